@@ -1,0 +1,120 @@
+package kernels
+
+import "fmt"
+
+// Level is an instruction-set level that kernels may use.
+type Level int
+
+const (
+	Generic Level = iota // plain Go
+	AVX2                 // amd64 AVX2 (+F16C)
+	AVX512               // amd64 AVX-512 BW/VL with VNNI
+	NEON                 // arm64 ASIMD (+ dot product where present)
+)
+
+func (l Level) String() string {
+	switch l {
+	case Generic:
+		return "generic"
+	case AVX2:
+		return "avx2"
+	case AVX512:
+		return "avx512vnni"
+	case NEON:
+		return "neon"
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// ParseLevel turns a level name as printed by String back into a Level.
+func ParseLevel(s string) (Level, error) {
+	for _, l := range []Level{Generic, AVX2, AVX512, NEON} {
+		if l.String() == s {
+			return l, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown ISA level %q (want generic, avx2, avx512vnni or neon)", s)
+}
+
+// The active implementations. They are set once by SetLevel (at init to the
+// best level the CPU has) and read without locks afterwards, so SetLevel must
+// not race with running kernels.
+var (
+	dotI2S        = dotI2SGeneric
+	dotI2SFloat   = dotI2SFloatGeneric
+	gemmI2S       = gemmI2SGeneric
+	quantizeRow   = quantizeRowGeneric
+	f16RowToF32   = f16RowToF32Generic
+	dotF16        = dotF16Generic
+	dotBF16       = dotBF16Generic
+	dotF32        = dotF32Generic
+	level         = Generic
+	detectedLevel = Generic
+)
+
+func init() {
+	detectedLevel = detect()
+	SetLevel(detectedLevel)
+}
+
+// Detected returns the best level this CPU supports.
+func Detected() Level { return detectedLevel }
+
+// Current returns the level in use.
+func Current() Level { return level }
+
+// Available lists the levels this CPU can run, lowest first.
+func Available() []Level {
+	out := []Level{Generic}
+	for _, l := range []Level{AVX2, AVX512, NEON} {
+		if supported(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// SetLevel selects the kernels of level l, or of the best supported level
+// below it. It returns the level actually in use.
+func SetLevel(l Level) Level {
+	dotI2S, dotI2SFloat, gemmI2S = dotI2SGeneric, dotI2SFloatGeneric, gemmI2SGeneric
+	quantizeRow, f16RowToF32 = quantizeRowGeneric, f16RowToF32Generic
+	dotF16, dotBF16, dotF32 = dotF16Generic, dotBF16Generic, dotF32Generic
+	level = Generic
+	for _, c := range []Level{AVX2, AVX512, NEON} {
+		if c <= l && supported(c) {
+			install(c)
+			level = c
+		}
+	}
+	return level
+}
+
+// DotI2S returns Σ code_j·x_j over the blocks of one I2_S row; len(x) must be
+// a multiple of 128 and len(w) at least len(x)/4.
+func DotI2S(w []byte, x []int8) int32 { return dotI2S(w, x) }
+
+// DotI2SFloat returns Σ w_j·x_j for one I2_S row and float activations.
+func DotI2SFloat(w []byte, x []float32) float32 { return dotI2SFloat(w, x) }
+
+// GemmI2S multiplies rows I2_S weight rows (stride bytes each) by n int8
+// activation rows (ldx apart, each padded to stride*4 values) and writes
+// dst[i*ldd+r] = (Σ code·x - sums[i]) / scales[i] · wscale.
+func GemmI2S(dst []float32, ldd int, w []byte, stride, rows int, x []int8, ldx, n int, sums []int32, scales []float32, wscale float32) {
+	gemmI2S(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale)
+}
+
+// QuantizeRow quantises one activation row to int8; see quantizeRowGeneric.
+func QuantizeRow(q []int8, x []float32) (scale float32, sum int32) { return quantizeRow(q, x) }
+
+// F16RowToF32 widens a row of half-precision values.
+func F16RowToF32(dst []float32, src []uint16) { f16RowToF32(dst, src) }
+
+// DotF16 returns Σ row_i·x_i for a half-precision row.
+func DotF16(row []uint16, x []float32) float32 { return dotF16(row, x) }
+
+// DotBF16 returns Σ row_i·x_i for a bfloat16 row.
+func DotBF16(row []uint16, x []float32) float32 { return dotBF16(row, x) }
+
+// DotF32 returns Σ a_i·b_i.
+func DotF32(a, b []float32) float32 { return dotF32(a, b) }
