@@ -1,0 +1,268 @@
+package bitnet
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/bitnet-go/bitnet/internal/kernels"
+	"github.com/bitnet-go/bitnet/internal/model"
+	"github.com/bitnet-go/bitnet/internal/quant"
+)
+
+// acts is one BitLinear input for all tokens of a batch: int8 rows padded
+// to whole blocks with their scales and sums, or the padded float rows when
+// activation quantisation is off.
+type acts struct {
+	kp     int
+	q      []int8
+	f      []float32
+	scales []float32
+	sums   []int32
+}
+
+func (m *Model) quantize(a *acts, x []float32, n, k int) {
+	kp := kernels.PaddedK(k)
+	a.kp = kp
+	if m.floatAct {
+		a.f = grow(a.f, n*kp)
+		for t := 0; t < n; t++ {
+			copy(a.f[t*kp:], x[t*k:(t+1)*k])
+			clear(a.f[t*kp+k : (t+1)*kp])
+		}
+		return
+	}
+	a.q = grow(a.q, n*kp)
+	a.scales = grow(a.scales, n)
+	a.sums = grow(a.sums, n)
+	m.pool.For(n, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			a.scales[t], a.sums[t] = kernels.QuantizeRow(a.q[t*kp:(t+1)*kp], x[t*k:(t+1)*k])
+		}
+	})
+}
+
+// linear computes dst[t*w.Rows+r] = Σ_c w[r,c]·x[t,c] for the n tokens of a.
+func (m *Model) linear(dst []float32, w *quant.Ternary, a *acts, n int) {
+	stride := w.Stride
+	if m.floatAct {
+		m.pool.For(w.Rows, 16, func(lo, hi int) {
+			for t := 0; t < n; t++ {
+				x := a.f[t*a.kp : (t+1)*a.kp]
+				for r := lo; r < hi; r++ {
+					dst[t*w.Rows+r] = kernels.DotI2SFloat(w.Data[r*stride:(r+1)*stride], x) * w.Scale
+				}
+			}
+		})
+		return
+	}
+	m.pool.For(w.Rows, 16, func(lo, hi int) {
+		kernels.GemmI2S(dst[lo:], w.Rows, w.Data[lo*stride:hi*stride], stride, hi-lo, a.q, a.kp, n, a.sums, a.scales, w.Scale)
+	})
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// tokenRef locates one token of the batch.
+type tokenRef struct {
+	seq *model.KVCache
+	pos int
+}
+
+// Forward runs the transformer over every input's new tokens.
+func (m *Model) Forward(batch []model.Input) ([][]float32, error) {
+	c := &m.cfg
+	T := 0
+	seen := map[*model.KVCache]bool{}
+	for i, in := range batch {
+		if in.Seq == nil {
+			return nil, fmt.Errorf("batch input %d has no KV cache", i)
+		}
+		if seen[in.Seq] {
+			return nil, fmt.Errorf("batch input %d: a sequence may appear once per batch", i)
+		}
+		seen[in.Seq] = true
+		for _, id := range in.Tokens {
+			if id < 0 || int(id) >= c.Vocab {
+				return nil, fmt.Errorf("token id %d is outside the vocabulary (0..%d)", id, c.Vocab-1)
+			}
+		}
+		T += len(in.Tokens)
+	}
+	if T == 0 {
+		return make([][]float32, len(batch)), nil
+	}
+	refs := make([]tokenRef, 0, T)
+	ids := make([]int32, 0, T)
+	for _, in := range batch {
+		start, err := in.Seq.Reserve(len(in.Tokens))
+		if err != nil {
+			return nil, err
+		}
+		for j, id := range in.Tokens {
+			refs = append(refs, tokenRef{in.Seq, start + j})
+			ids = append(ids, id)
+		}
+	}
+	H, I := c.Hidden, c.Intermediate
+	qDim, kvDim := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	x := make([]float32, T*H)
+	m.pool.For(T, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			m.embd.Row(int(ids[t]), x[t*H:(t+1)*H])
+		}
+	})
+	s := &scratch{
+		xn: make([]float32, T*max(H, qDim)),
+		q:  make([]float32, T*qDim), k: make([]float32, T*kvDim), v: make([]float32, T*kvDim),
+		att: make([]float32, T*qDim), out: make([]float32, T*H),
+		g: make([]float32, T*I), u: make([]float32, T*I),
+	}
+	for l := range m.layers {
+		m.block(l, x, refs, s)
+	}
+	for _, in := range batch {
+		in.Seq.Commit(len(in.Tokens))
+	}
+	// Logits: the last token of each input, or all its tokens.
+	type want struct{ in, t int }
+	var rows []want
+	off := 0
+	for i, in := range batch {
+		if in.AllLogits {
+			for j := range in.Tokens {
+				rows = append(rows, want{i, off + j})
+			}
+		} else if len(in.Tokens) > 0 {
+			rows = append(rows, want{i, off + len(in.Tokens) - 1})
+		}
+		off += len(in.Tokens)
+	}
+	hn := make([]float32, len(rows)*H)
+	for i, r := range rows {
+		kernels.RMSNorm(hn[i*H:(i+1)*H], x[r.t*H:(r.t+1)*H], m.outNorm, c.RMSEps)
+	}
+	logits := make([]float32, len(rows)*c.Vocab)
+	m.pool.For(c.Vocab, 64, func(lo, hi int) {
+		var tmp []float32
+		if m.output.Type != quant.DenseF16 && m.output.Type != quant.DenseBF16 && m.output.Type != quant.DenseF32 {
+			tmp = make([]float32, H)
+		}
+		for i := range rows {
+			h := hn[i*H : (i+1)*H]
+			dst := logits[i*c.Vocab : (i+1)*c.Vocab]
+			for v := lo; v < hi; v++ {
+				dst[v] = m.output.Dot(v, h, tmp)
+			}
+		}
+	})
+	out := make([][]float32, len(batch))
+	for i, r := range rows {
+		row := logits[i*c.Vocab : (i+1)*c.Vocab]
+		if out[r.in] == nil {
+			out[r.in] = row
+		} else {
+			// Consecutive rows of one input are adjacent in logits.
+			out[r.in] = out[r.in][:len(out[r.in])+c.Vocab]
+		}
+	}
+	return out, nil
+}
+
+type scratch struct {
+	xn, q, k, v, att, out, g, u []float32
+	a                           acts
+}
+
+func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
+	c := &m.cfg
+	L := &m.layers[l]
+	T := len(refs)
+	H, I := c.Hidden, c.Intermediate
+	hd := c.HeadDim
+	qDim, kvDim := c.Heads*hd, c.KVHeads*hd
+	half := hd / 2
+
+	// Attention.
+	for t := 0; t < T; t++ {
+		kernels.RMSNorm(s.xn[t*H:(t+1)*H], x[t*H:(t+1)*H], L.attnNorm, c.RMSEps)
+	}
+	m.quantize(&s.a, s.xn, T, H)
+	m.linear(s.q, L.q, &s.a, T)
+	m.linear(s.k, L.k, &s.a, T)
+	m.linear(s.v, L.v, &s.a, T)
+	for t, r := range refs {
+		cs, sn := m.cos[r.pos*half:(r.pos+1)*half], m.sin[r.pos*half:(r.pos+1)*half]
+		for h := 0; h < c.Heads; h++ {
+			kernels.RopeNeoX(s.q[t*qDim+h*hd:t*qDim+(h+1)*hd], cs, sn)
+		}
+		for h := 0; h < c.KVHeads; h++ {
+			kernels.RopeNeoX(s.k[t*kvDim+h*hd:t*kvDim+(h+1)*hd], cs, sn)
+		}
+		copy(r.seq.K[l][r.pos*kvDim:(r.pos+1)*kvDim], s.k[t*kvDim:(t+1)*kvDim])
+		copy(r.seq.V[l][r.pos*kvDim:(r.pos+1)*kvDim], s.v[t*kvDim:(t+1)*kvDim])
+	}
+	group := c.Heads / c.KVHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	m.pool.For(T*c.Heads, 1, func(lo, hi int) {
+		var scores []float32
+		for i := lo; i < hi; i++ {
+			t, h := i/c.Heads, i%c.Heads
+			r := refs[t]
+			kv := h / group
+			qv := s.q[t*qDim+h*hd : t*qDim+(h+1)*hd]
+			n := r.pos + 1
+			scores = grow(scores, n)
+			K, V := r.seq.K[l], r.seq.V[l]
+			for j := 0; j < n; j++ {
+				scores[j] = kernels.DotF32(qv, K[j*kvDim+kv*hd:j*kvDim+(kv+1)*hd]) * scale
+			}
+			kernels.Softmax(scores)
+			o := s.att[t*qDim+h*hd : t*qDim+(h+1)*hd]
+			clear(o)
+			for j := 0; j < n; j++ {
+				kernels.Axpy(o, scores[j], V[j*kvDim+kv*hd:j*kvDim+(kv+1)*hd])
+			}
+		}
+	})
+	for t := 0; t < T; t++ {
+		kernels.RMSNorm(s.xn[t*qDim:(t+1)*qDim], s.att[t*qDim:(t+1)*qDim], L.attnSubNorm, c.RMSEps)
+	}
+	m.quantize(&s.a, s.xn, T, qDim)
+	m.linear(s.out, L.o, &s.a, T)
+	for i := range x {
+		x[i] += s.out[i]
+	}
+
+	// Feed-forward.
+	for t := 0; t < T; t++ {
+		kernels.RMSNorm(s.xn[t*H:(t+1)*H], x[t*H:(t+1)*H], L.ffnNorm, c.RMSEps)
+	}
+	m.quantize(&s.a, s.xn, T, H)
+	m.linear(s.g, L.gate, &s.a, T)
+	m.linear(s.u, L.up, &s.a, T)
+	if c.Act == "relu2" {
+		for i, g := range s.g {
+			if g < 0 {
+				g = 0
+			}
+			s.g[i] = g * g * s.u[i]
+		}
+	} else {
+		for i, g := range s.g {
+			s.g[i] = g / (1 + float32(math.Exp(float64(-g)))) * s.u[i]
+		}
+	}
+	for t := 0; t < T; t++ {
+		kernels.RMSNorm(s.u[t*I:(t+1)*I], s.g[t*I:(t+1)*I], L.ffnSubNorm, c.RMSEps)
+	}
+	m.quantize(&s.a, s.u, T, I)
+	m.linear(s.out, L.down, &s.a, T)
+	for i := range x {
+		x[i] += s.out[i]
+	}
+}
