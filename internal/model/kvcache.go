@@ -73,3 +73,15 @@ func (c *KVCache) Reserve(n int) (int, error) {
 
 // Commit records that n reserved positions now hold data.
 func (c *KVCache) Commit(n int) { c.n += n }
+
+// CopyFrom makes c hold exactly the positions of src (beam search forks a
+// sequence this way).
+func (c *KVCache) CopyFrom(src *KVCache) {
+	c.n = src.n
+	c.max = src.max
+	c.kvDim = src.kvDim
+	for l := range src.K {
+		c.K[l] = append(c.K[l][:0], src.K[l][:src.n*src.kvDim]...)
+		c.V[l] = append(c.V[l][:0], src.V[l][:src.n*src.kvDim]...)
+	}
+}
