@@ -169,9 +169,21 @@ type Info struct {
 	Vocab        int
 	Context      int
 	EmbeddingTyp string
+	Heads        int
+	KVHeads      int
+	HeadDim      int
+	Intermediate int
+	Activation   string
+	RopeTheta    float64
 	MappedBytes  int64
 	WeightBytes  int64
-	StopIDs      []int32
+	// KVBytesPerToken is the KV-cache memory one context position takes.
+	KVBytesPerToken int64
+	TensorTypes     map[string]int
+	Tokenizer       string
+	BOS             int32
+	StopIDs         []int32
+	ChatTemplate    string
 }
 
 // Info returns the model's shape and memory figures.
@@ -181,7 +193,10 @@ func (m *Model) Info() (Info, error) {
 		c, s := st.m.Config(), st.m.Stats()
 		in = Info{Name: m.name, Path: m.path, Arch: c.SourceArch, Parameters: s.Parameters, Layers: c.Layers,
 			Hidden: c.Hidden, Vocab: c.Vocab, Context: st.sched.CtxLen(), EmbeddingTyp: s.EmbeddingTyp,
-			MappedBytes: s.MappedBytes, WeightBytes: s.WeightBytes, StopIDs: st.stops}
+			Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Intermediate: c.Intermediate, Activation: c.Act,
+			RopeTheta: c.RopeTheta, MappedBytes: s.MappedBytes, WeightBytes: s.WeightBytes,
+			KVBytesPerToken: int64(2 * c.Layers * c.KVHeads * c.HeadDim * 4), TensorTypes: s.TensorTypes,
+			Tokenizer: st.tok.Source(), BOS: st.tok.BOS(), StopIDs: st.stops, ChatTemplate: st.tok.ChatTemplate()}
 		return nil
 	})
 	return in, err

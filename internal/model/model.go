@@ -10,9 +10,11 @@ var ErrContextFull = errors.New("prompt longer than the context")
 type Input struct {
 	Seq    *KVCache
 	Tokens []int32
-	// AllLogits asks for the logits of every token, not only the last one
-	// (teacher forcing, perplexity).
-	AllLogits bool
+	// AllLogits asks for the logits of every token from LogitsFrom on (an
+	// index into Tokens), not only the last one (teacher forcing,
+	// perplexity).
+	AllLogits  bool
+	LogitsFrom int
 }
 
 // Stats describes the memory a model holds.

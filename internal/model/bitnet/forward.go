@@ -134,7 +134,7 @@ func (m *Model) Forward(batch []model.Input) ([][]float32, error) {
 	off := 0
 	for i, in := range batch {
 		if in.AllLogits {
-			for j := range in.Tokens {
+			for j := max(in.LogitsFrom, 0); j < len(in.Tokens); j++ {
 				rows = append(rows, want{i, off + j})
 			}
 		} else if len(in.Tokens) > 0 {
