@@ -100,8 +100,10 @@ func (s *Sampler) Seed() uint64 { return s.seed }
 // is modified in place (bias and penalties are written into it), so take
 // log-probabilities first or use SampleWithLogprobs. history is the prompt
 // plus the ids generated so far; only its last RepeatLastN entries are read,
-// and ids outside the vocabulary are ignored. If every token is banned or
-// NaN, the lowest id is returned rather than failing mid-generation.
+// and ids outside the vocabulary are ignored. If every token is banned (or
+// NaN) it returns the lowest banned id, 0 if all are NaN, rather than fail
+// in the middle of a generation; callers that ban tokens should leave at
+// least one allowed.
 func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 	return s.draw(s.dist(logits, history))
 }
@@ -236,19 +238,42 @@ func (s *Sampler) applyPenalties(logits []float32, history []int32) {
 	}
 }
 
-// argmax returns the highest non-NaN logit, lowest id on ties, and 0 if
-// there is none.
+// argmax returns the lowest id holding the highest non-NaN logit, and 0 if
+// there is none. It finds the maximum first, in four independent lanes so
+// the compares do not form one serial chain, and then its first position:
+// two cheap passes beat one pass that carries an index along.
 func argmax(logits []float32) int32 {
-	best, bestV := -1, float32(0)
-	for i, v := range logits {
-		if v != v {
-			continue
+	m0, m1, m2, m3 := negInf, negInf, negInf, negInf
+	i := 0
+	for ; i+4 <= len(logits); i += 4 {
+		x := logits[i : i+4 : i+4]
+		if x[0] > m0 {
+			m0 = x[0]
 		}
-		if best < 0 || v > bestV {
-			best, bestV = i, v
+		if x[1] > m1 {
+			m1 = x[1]
+		}
+		if x[2] > m2 {
+			m2 = x[2]
+		}
+		if x[3] > m3 {
+			m3 = x[3]
 		}
 	}
-	return int32(max(best, 0))
+	for ; i < len(logits); i++ {
+		if logits[i] > m0 {
+			m0 = logits[i]
+		}
+	}
+	// NaN never wins a > comparison, so the lanes hold no NaN and the
+	// built-in max is safe here.
+	m := max(m0, m1, m2, m3)
+	for i, v := range logits {
+		if v == m {
+			return int32(i)
+		}
+	}
+	return 0
 }
 
 // truncate runs top-k, typical-p, top-p and min-p. Banned (-Inf) and NaN
