@@ -49,13 +49,13 @@ type batchLine struct {
 
 // batchRecord is one output line: a result or an error.
 type batchRecord struct {
-	ID           string      `json:"id"`
-	Line         int         `json:"line"`
-	Text         string      `json:"text,omitempty"`
-	IDs          []int32     `json:"ids,omitempty"`
-	FinishReason string      `json:"finish_reason,omitempty"`
+	ID           string        `json:"id"`
+	Line         int           `json:"line"`
+	Text         string        `json:"text,omitempty"`
+	IDs          []int32       `json:"ids,omitempty"`
+	FinishReason string        `json:"finish_reason,omitempty"`
 	Timings      *batchTimings `json:"timings,omitempty"`
-	Error        string      `json:"error,omitempty"`
+	Error        string        `json:"error,omitempty"`
 }
 
 type batchTimings struct {
