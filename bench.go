@@ -1,0 +1,199 @@
+package bitnet
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/bitnet-go/bitnet/internal/engine"
+	"github.com/bitnet-go/bitnet/internal/kernels"
+	"github.com/bitnet-go/bitnet/internal/model"
+	"github.com/bitnet-go/bitnet/internal/quant"
+)
+
+// SyntheticModels lists the shapes LoadSynthetic knows.
+func SyntheticModels() []string { return model.SyntheticNames() }
+
+// LoadSynthetic builds a model with the exact shapes of a published BitNet
+// model (see SyntheticModels) from random ternary weights in memory, for
+// benchmarks without the files. embd is the embedding type: f16 (default),
+// bf16, q8_0 or q6_k.
+func (e *Engine) LoadSynthetic(name, embd string) (*Model, error) {
+	t := quant.DenseF16
+	switch embd {
+	case "", "f16":
+	case "bf16":
+		t = quant.DenseBF16
+	case "q8_0":
+		t = quant.DenseQ8_0
+	case "q6_k":
+		t = quant.DenseQ6_K
+	default:
+		return nil, fmt.Errorf("embedding type %q: want f16, bf16, q8_0 or q6_k", embd)
+	}
+	mm, err := model.Synthetic(name, t, 1, model.Options{Pool: e.pool})
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{eng: e, name: "synthetic " + name, path: "synthetic:" + name + ":" + t.String()}
+	m.st = &state{m: mm, sched: engine.New(mm, engine.Options{Slots: e.opts.Slots, Queue: e.opts.Queue, CtxLen: e.opts.CtxLen})}
+	s := mm.Stats()
+	m.bytes.Store(s.HeapBytes)
+	e.mu.Lock()
+	e.models[m.path] = m
+	m.elem = e.lru.PushFront(m)
+	e.mu.Unlock()
+	return m, nil
+}
+
+// BenchResult is what Bench measured. Rates are mean ± standard deviation
+// over the repetitions.
+type BenchResult struct {
+	Model          string  `json:"model"`
+	ISA            string  `json:"isa"`
+	Threads        int     `json:"threads"`
+	PromptTokens   int     `json:"n_prompt"`
+	GenTokens      int     `json:"n_gen"`
+	Reps           int     `json:"reps"`
+	PPTokS         float64 `json:"pp_tok_s"`
+	PPStd          float64 `json:"pp_tok_s_std"`
+	TGTokS         float64 `json:"tg_tok_s"`
+	TGStd          float64 `json:"tg_tok_s_std"`
+	BytesPerToken  int64   `json:"bytes_per_token"`
+	BandwidthGBs   float64 `json:"bandwidth_gb_s"`
+	BandwidthFrac  float64 `json:"bandwidth_fraction"`
+	WeightBytes    int64   `json:"weight_bytes"`
+	EmbeddingType  string  `json:"embedding_type"`
+	TGLimitTokS    float64 `json:"tg_limit_tok_s"`
+	BandwidthBytes int64   `json:"bandwidth_test_bytes"`
+}
+
+// BenchOptions control Bench.
+type BenchOptions struct {
+	Prompt, Gen, Reps int
+	// BandwidthBytes is the buffer the memory test reads (default 1 GiB).
+	BandwidthBytes int64
+}
+
+// Bench measures prefill (one batch of Prompt tokens) and decode (Gen
+// tokens one at a time) speed like llama-bench, the bytes each decoded
+// token reads, and the machine's memory read bandwidth, measured on the
+// spot with the engine's threads.
+func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
+	if o.Prompt < 0 || o.Gen < 0 || o.Reps < 1 {
+		return BenchResult{}, fmt.Errorf("bench: need prompt >= 0, gen >= 0, reps >= 1 (got %d, %d, %d)", o.Prompt, o.Gen, o.Reps)
+	}
+	var res BenchResult
+	err := m.use(func(st *state) error {
+		c := st.m.Config()
+		if o.Prompt+o.Gen >= c.MaxPos {
+			return fmt.Errorf("bench: %d prompt + %d generated tokens exceed the context of %d", o.Prompt, o.Gen, c.MaxPos)
+		}
+		s := st.m.Stats()
+		res = BenchResult{Model: m.name, ISA: ISA(), Threads: m.eng.pool.Threads(), PromptTokens: o.Prompt, GenTokens: o.Gen,
+			Reps: o.Reps, WeightBytes: s.WeightBytes, EmbeddingType: s.EmbeddingTyp}
+		rng := rand.New(rand.NewPCG(7, 7))
+		tokens := func(n int) []int32 {
+			t := make([]int32, n)
+			for i := range t {
+				t[i] = int32(rng.IntN(c.Vocab))
+			}
+			return t
+		}
+		var pp, tg []float64
+		// One untimed round warms caches and page tables.
+		for r := -1; r < o.Reps; r++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if o.Prompt > 0 {
+				seq := st.m.NewCache(o.Prompt + 1)
+				t0 := time.Now()
+				if _, err := st.m.Forward([]model.Input{{Seq: seq, Tokens: tokens(o.Prompt)}}); err != nil {
+					return err
+				}
+				if r >= 0 {
+					pp = append(pp, float64(o.Prompt)/time.Since(t0).Seconds())
+				}
+			}
+			if o.Gen > 0 {
+				seq := st.m.NewCache(o.Gen + 1)
+				ids := tokens(o.Gen)
+				t0 := time.Now()
+				for _, id := range ids {
+					if _, err := st.m.Forward([]model.Input{{Seq: seq, Tokens: []int32{id}}}); err != nil {
+						return err
+					}
+				}
+				if r >= 0 {
+					tg = append(tg, float64(o.Gen)/time.Since(t0).Seconds())
+				}
+			}
+		}
+		res.PPTokS, res.PPStd = meanStd(pp)
+		res.TGTokS, res.TGStd = meanStd(tg)
+		// A decoded token reads every weight once, the KV cache of the
+		// positions before it (on average half of Gen), and one embedding row.
+		kv := int64(2*c.Layers*c.KVHeads*c.HeadDim*4) * int64(o.Gen) / 2
+		res.BytesPerToken = s.WeightBytes + kv
+		n := o.BandwidthBytes
+		if n <= 0 {
+			n = 1 << 30
+		}
+		res.BandwidthBytes = n
+		res.BandwidthGBs = m.eng.memoryBandwidth(n)
+		if res.BandwidthGBs > 0 && res.BytesPerToken > 0 {
+			res.TGLimitTokS = res.BandwidthGBs * 1e9 / float64(res.BytesPerToken)
+			res.BandwidthFrac = res.TGTokS / res.TGLimitTokS
+		}
+		return nil
+	})
+	return res, err
+}
+
+func meanStd(x []float64) (float64, float64) {
+	if len(x) == 0 {
+		return 0, 0
+	}
+	var s float64
+	for _, v := range x {
+		s += v
+	}
+	mean := s / float64(len(x))
+	var v float64
+	for _, a := range x {
+		v += (a - mean) * (a - mean)
+	}
+	if len(x) > 1 {
+		v /= float64(len(x) - 1)
+	}
+	return mean, math.Sqrt(v)
+}
+
+// memoryBandwidth reads an n-byte buffer with the engine's threads (a
+// STREAM-like sum) and returns the best of three passes in GB/s.
+func (e *Engine) memoryBandwidth(n int64) float64 {
+	buf := make([]uint64, n/8)
+	for i := range buf {
+		buf[i] = uint64(i) // touch every page so the passes measure reads, not faults
+	}
+	const chunk = 1 << 15
+	parts := (len(buf) + chunk - 1) / chunk
+	sums := make([]uint64, parts)
+	var best float64
+	for pass := 0; pass < 3; pass++ {
+		t0 := time.Now()
+		e.pool.For(parts, 16, func(lo, hi int) {
+			for p := lo; p < hi; p++ {
+				b := buf[p*chunk : min((p+1)*chunk, len(buf))]
+				sums[p] = kernels.SumU64(b)
+			}
+		})
+		best = max(best, float64(len(buf)*8)/time.Since(t0).Seconds()/1e9)
+	}
+	_ = slices.Max(sums)
+	return best
+}

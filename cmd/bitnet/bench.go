@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bitnet-go/bitnet"
+)
+
+func init() { register(newBenchCmd) }
+
+func newBenchCmd() *cobra.Command {
+	var (
+		mf                  modelFlags
+		synthetic           []string
+		threads, isas       string
+		pp, tg, reps        int
+		embd                string
+		asJSON, asCSV, asMD bool
+		bwBytes             int64
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure prefill and decode speed against the memory-bandwidth limit",
+		Long: `Measure prompt processing (pp: one batch of -p tokens) and text generation
+(tg: -n tokens one at a time) in tokens/s, like llama-bench, with the spread
+over -r repetitions. Also print the bytes read per decoded token, the memory
+read bandwidth measured on the spot, and the fraction of the bandwidth limit
+that decode reaches.
+
+-t and --isa take comma-separated lists; every combination is measured.
+--synthetic builds random ternary weights with the exact shapes of a
+published model, without any file (names: ` + strings.Join(bitnet.SyntheticModels(), ", ") + `).`,
+		Example: `  bitnet bench
+  bitnet bench --synthetic bitnet-b1.58-2B-4T -t 1,2 --isa generic,avx2 --md
+  bitnet bench -m ggml-model-i2_s.gguf -p 128 -n 32 -r 3 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if pp < 0 || tg < 0 || reps < 1 {
+				return usagef("-p and -n must be >= 0 and -r >= 1")
+			}
+			if mf.model != "" && len(synthetic) > 0 {
+				return usagef("give -m or --synthetic, not both")
+			}
+			var ts []int
+			for _, s := range strings.Split(threads, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < 0 {
+					return usagef("-t: %q is not a thread count", s)
+				}
+				if n == 0 {
+					n = runtime.NumCPU()
+				}
+				ts = append(ts, n)
+			}
+			isaList := strings.Split(isas, ",")
+			models := synthetic
+			if len(models) == 0 {
+				models = []string{""}
+			}
+			var rows []bitnet.BenchResult
+			for _, isa := range isaList {
+				for _, t := range ts {
+					for _, name := range models {
+						eng, err := bitnet.NewEngine(bitnet.Options{Threads: t, ISA: strings.TrimSpace(isa), Offline: mf.offline})
+						if err != nil {
+							return err
+						}
+						var m *bitnet.Model
+						if name != "" {
+							m, err = eng.LoadSynthetic(name, embd)
+						} else {
+							m, err = eng.Load(cmd.Context(), mf.model)
+						}
+						if err != nil {
+							eng.Close()
+							return err
+						}
+						r, err := m.Bench(cmd.Context(), bitnet.BenchOptions{Prompt: pp, Gen: tg, Reps: reps, BandwidthBytes: bwBytes})
+						eng.Close()
+						if err != nil {
+							return err
+						}
+						rows = append(rows, r)
+						if !asJSON && !asCSV && !asMD && isTerminal(cmd.ErrOrStderr()) {
+							fmt.Fprintf(cmd.ErrOrStderr(), "done: %s %s t=%d\n", r.Model, r.ISA, r.Threads)
+						}
+					}
+				}
+			}
+			return printBench(cmd, rows, asJSON, asCSV, asMD)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&mf.model, "model", "m", "", "model to measure (default: the built-in bitnet-tiny)")
+	fs.BoolVar(&mf.offline, "offline", false, "never use the network")
+	fs.StringArrayVar(&synthetic, "synthetic", nil, "measure a synthetic model of this shape (repeatable)")
+	fs.StringVarP(&threads, "threads", "t", "0", "thread counts, comma-separated (0: one per CPU)")
+	fs.StringVar(&isas, "isa", "", "kernel levels, comma-separated: generic, avx2, avx512vnni, neon (default: best)")
+	fs.IntVarP(&pp, "n-prompt", "p", 128, "prompt tokens for the prefill test (0: skip)")
+	fs.IntVarP(&tg, "n-gen", "n", 32, "generated tokens for the decode test (0: skip)")
+	fs.IntVarP(&reps, "repetitions", "r", 3, "repetitions of each test")
+	fs.StringVar(&embd, "embd-type", "f16", "embedding/lm_head type of synthetic models: f16, bf16, q8_0, q6_k")
+	fs.Int64Var(&bwBytes, "bandwidth-bytes", 1<<30, "buffer size of the memory bandwidth test")
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object per model")
+	fs.BoolVar(&asCSV, "csv", false, "print CSV")
+	fs.BoolVar(&asMD, "md", false, "print a Markdown table")
+	return cmd
+}
+
+func printBench(cmd *cobra.Command, rows []bitnet.BenchResult, asJSON, asCSV, asMD bool) error {
+	out := cmd.OutOrStdout()
+	switch {
+	case asJSON:
+		enc := json.NewEncoder(out)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	case asCSV:
+		w := csv.NewWriter(out)
+		w.Write([]string{"model", "isa", "threads", "embd", "pp_tok_s", "pp_std", "tg_tok_s", "tg_std", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction"})
+		for _, r := range rows {
+			w.Write([]string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, f2(r.PPTokS), f2(r.PPStd), f2(r.TGTokS), f2(r.TGStd),
+				strconv.FormatInt(r.BytesPerToken, 10), f2(r.BandwidthGBs), fmt.Sprintf("%.3f", r.BandwidthFrac)})
+		}
+		w.Flush()
+		return w.Error()
+	}
+	header := []string{"model", "isa", "threads", "embd", fmt.Sprintf("pp%d tok/s", firstOr(rows).PromptTokens), fmt.Sprintf("tg%d tok/s", firstOr(rows).GenTokens), "MB/token", "bandwidth GB/s", "tg limit tok/s", "of limit"}
+	cells := func(r bitnet.BenchResult) []string {
+		return []string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, fmt.Sprintf("%.2f ± %.2f", r.PPTokS, r.PPStd),
+			fmt.Sprintf("%.2f ± %.2f", r.TGTokS, r.TGStd), fmt.Sprintf("%.1f", float64(r.BytesPerToken)/1e6),
+			fmt.Sprintf("%.1f", r.BandwidthGBs), fmt.Sprintf("%.1f", r.TGLimitTokS), fmt.Sprintf("%.0f%%", 100*r.BandwidthFrac)}
+	}
+	if asMD {
+		fmt.Fprintln(out, "| "+strings.Join(header, " | ")+" |")
+		fmt.Fprintln(out, "|"+strings.Repeat("---|", len(header)))
+		for _, r := range rows {
+			fmt.Fprintln(out, "| "+strings.Join(cells(r), " | ")+" |")
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(w, strings.Join(cells(r), "\t"))
+	}
+	return w.Flush()
+}
+
+func firstOr(rows []bitnet.BenchResult) bitnet.BenchResult {
+	if len(rows) == 0 {
+		return bitnet.BenchResult{}
+	}
+	return rows[0]
+}
+
+func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/bitnet-go/bitnet"
+)
+
+func TestBenchJSON(t *testing.T) {
+	code, stdout, stderr := cli(t, "", "bench", "-p", "8", "-n", "4", "-r", "2", "-t", "1,2", "--bandwidth-bytes", "8388608", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want one object per thread count, got %q", stdout)
+	}
+	for i, l := range lines {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"pp_tok_s", "tg_tok_s", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction"} {
+			v, ok := r[k].(float64)
+			if !ok || !(v > 0) {
+				t.Errorf("line %d: %s = %v, want a positive number", i, k, r[k])
+			}
+		}
+		if r["threads"].(float64) != float64(i+1) {
+			t.Errorf("line %d: threads %v", i, r["threads"])
+		}
+	}
+}
+
+func TestBenchBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "-r", "0"},
+		{"bench", "-t", "x"},
+		{"bench", "--synthetic", "gpt-5"},
+		{"bench", "--isa", "mmx"},
+		{"bench", "--synthetic", "bitnet-b1.58-2B-4T", "--embd-type", "q4_0"},
+	} {
+		if code, _, stderr := cli(t, "", args...); code == 0 || stderr == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+// TestSyntheticShapes builds the smallest synthetic shape, whose FFN width
+// (4096) and the 3B's 8640 exercise the padded tail path, and runs a step.
+func TestSyntheticShapes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates a 0.7B-parameter model")
+	}
+	eng, err := bitnet.NewEngine(bitnet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	m, err := eng.LoadSynthetic("bitnet_b1_58-large", "q8_0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := m.Bench(t.Context(), bitnet.BenchOptions{Prompt: 2, Gen: 1, Reps: 1, BandwidthBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.EmbeddingType != "q8_0" || r.BytesPerToken < 150e6 {
+		t.Errorf("%+v", r)
+	}
+}
