@@ -415,7 +415,11 @@ func (e *Engine) finish(j *job, reason string, err error) {
 	}
 	if j.cache != nil {
 		e.busy.Add(-1)
-		if s := j.req.Session; s != nil && err == nil {
+		// A cancelled job's cache is consistent (cancellation is checked
+		// between steps), so the session keeps it: an interrupted chat turn
+		// or a stop string does not cost the conversation its cache.
+		keep := err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+		if s := j.req.Session; s != nil && keep {
 			s.mu.Lock()
 			// The last sampled token has not been fed, so the cache holds
 			// one position less than the history.

@@ -55,6 +55,10 @@ const (
 	// the bytes that are left before allocating anything for them.
 	minKVBytes     = 8 + 4 + 1     // key length, value type, 1-byte value
 	minTensorBytes = 8 + 4 + 4 + 8 // name length, n_dims, type, offset
+	// maxPrealloc bounds capacity hints taken from the header: the counts
+	// fit the file, but a large hostile file could still ask for several
+	// times its size in KV and tensor structs up front.
+	maxPrealloc = 4096
 )
 
 // File is a parsed GGUF file. Tensor data stays in the mapping; slices from
@@ -282,8 +286,8 @@ func (f *File) parse() error {
 		return fmt.Errorf("%w: tensor count %d cannot fit in the %d bytes left", ErrTruncated, nTensors, d.left())
 	}
 
-	f.KVs = make([]KV, 0, nKV)
-	f.kvIndex = make(map[string]int, nKV)
+	f.KVs = make([]KV, 0, min(nKV, maxPrealloc))
+	f.kvIndex = make(map[string]int, min(nKV, maxPrealloc))
 	for i := range nKV {
 		kv, err := d.kv()
 		if err != nil {
@@ -311,8 +315,8 @@ func (f *File) parse() error {
 	if nTensors > d.left()/minTensorBytes {
 		return fmt.Errorf("%w: tensor count %d cannot fit in the %d bytes left", ErrTruncated, nTensors, d.left())
 	}
-	f.Tensors = make([]*TensorInfo, 0, nTensors)
-	f.tensors = make(map[string]*TensorInfo, nTensors)
+	f.Tensors = make([]*TensorInfo, 0, min(nTensors, maxPrealloc))
+	f.tensors = make(map[string]*TensorInfo, min(nTensors, maxPrealloc))
 	for i := range nTensors {
 		t, err := d.tensorInfo()
 		if err != nil {
@@ -349,11 +353,9 @@ func (f *File) checkTensors() error {
 	byOffset := slices.Clone(f.Tensors)
 	slices.SortStableFunc(byOffset, func(a, b *TensorInfo) int { return cmp.Compare(a.Offset, b.Offset) })
 	// extent is the room a tensor has before the next tensor (or the end of
-	// the file): an I2_S tensor fills it exactly, up to padding.
+	// the file): an I2_S tensor fills it exactly, up to padding. Only called
+	// for tensors already known to lie inside the data section.
 	extent := func(t *TensorInfo) uint64 {
-		if t.Offset >= dataLen {
-			return 0
-		}
 		i, _ := slices.BinarySearchFunc(byOffset, t.Offset+1, func(e *TensorInfo, off uint64) int {
 			return cmp.Compare(e.Offset, off)
 		})
@@ -367,12 +369,6 @@ func (f *File) checkTensors() error {
 
 	for _, t := range f.Tensors {
 		size, err := tensorBytes(t.Type, t.Dims)
-		if err == nil && t.Type == I2_S && !forkFile {
-			padded, _ := alignUp(size, f.Alignment)
-			if e := extent(t); e != size && e != padded {
-				err = unsupportedType(I2_S)
-			}
-		}
 		if err != nil {
 			return fmt.Errorf("tensor %q (%v): %w", t.Name, t.Dims, err)
 		}
@@ -385,7 +381,18 @@ func (f *File) checkTensors() error {
 			return fmt.Errorf("tensor %q: %w: data [%d, +%d) runs past the end of the file (%d data bytes)",
 				t.Name, ErrTruncated, t.Offset, size, dataLen)
 		}
+		if t.Type == I2_S && !forkFile {
+			padded, _ := alignUp(size, f.Alignment)
+			if e := extent(t); e != size && e != padded {
+				return fmt.Errorf("tensor %q (%v): %w", t.Name, t.Dims, unsupportedType(I2_S))
+			}
+		}
 	}
+	// Empty tensors sort first at a shared offset: the writer puts the next
+	// tensor at the same offset as an empty one, which is not an overlap.
+	slices.SortStableFunc(byOffset, func(a, b *TensorInfo) int {
+		return cmp.Or(cmp.Compare(a.Offset, b.Offset), cmp.Compare(a.Size, b.Size))
+	})
 	for i := 1; i < len(byOffset); i++ {
 		prev, cur := byOffset[i-1], byOffset[i]
 		// Both ends were checked above, so this sum cannot overflow.

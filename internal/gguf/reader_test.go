@@ -43,6 +43,29 @@ func TestParseBase(t *testing.T) {
 	}
 }
 
+// TestParseAccepts covers valid but unusual layouts.
+func TestParseAccepts(t *testing.T) {
+	tests := map[string][]byte{
+		"empty tensor sharing an offset, listed last": with(func(r *rawFile) {
+			r.tensors = append(r.tensors, rawTensor{name: "e", dims: []uint64{0, 5}, off: 32})
+		}),
+		"tensors out of offset order": with(func(r *rawFile) { r.tensors[0].off, r.tensors[1].off = 32, 0 }),
+		"gap between tensors":         with(func(r *rawFile) { r.tensors[1].off = 64; r.data = append(r.data, make([]byte, 32)...) }),
+		"no tensors, no padding":      rawFile{kvs: [][]byte{rawU32KV("k", 1)}, align: 1}.bytes(),
+		"alignment 1": with(func(r *rawFile) {
+			r.kvs = append(r.kvs, rawU32KV(KeyAlignment, 1))
+			r.align = 1
+			r.tensors[1].off = 33
+			r.data = append(r.data, 0)
+		}),
+	}
+	for name, data := range tests {
+		if _, err := Parse(data, name); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	base := baseFile().bytes()
 	tests := []struct {
@@ -125,6 +148,10 @@ func TestParseErrors(t *testing.T) {
 			r.tensors = []rawTensor{{name: "w", dims: []uint64{256, 4}, typ: 36}, {name: "n", dims: []uint64{8}, typ: 0, off: 320}}
 			r.data = make([]byte, 352)
 		}), ErrUnsupportedType, "ambiguous"},
+		{"I2_S truncated", with(func(r *rawFile) {
+			r.tensors = []rawTensor{{name: "w", dims: []uint64{256, 4}, typ: 36}}
+			r.data = make([]byte, 287)
+		}), ErrTruncated, `tensor "w": truncated`},
 		{"block size", with(func(r *rawFile) { r.tensors[0].typ = uint32(Q8_0) }), ErrFormat, "row length 8 of Q8_0 is not a multiple of its block size 32"},
 		{"I2_S block size", with(func(r *rawFile) {
 			r.kvs = append(r.kvs, rawU32KV(KeyFileType, FileTypeI2_S))

@@ -135,7 +135,9 @@ func (t Type) Known() bool {
 	return ok
 }
 
-// BlockSize returns the number of elements per block, or 0 for an unknown type.
+// BlockSize returns the number of elements per block, or 0 for an unknown
+// type. For I2_S it is the 128-weight packing group, which ne0 must be a
+// multiple of (the per-tensor trailer is outside the blocks).
 func (t Type) BlockSize() int { return int(typeTable[t].blockSize) }
 
 // BlockBytes returns the bytes per block, or 0 for an unknown type.

@@ -28,6 +28,7 @@ const (
 var valueTypeNames = [...]string{"uint8", "int8", "uint16", "int16", "uint32", "int32",
 	"float32", "bool", "string", "array", "uint64", "int64", "float64"}
 
+// String returns the GGUF spec's name of the type.
 func (v ValueType) String() string {
 	if int(v) < len(valueTypeNames) {
 		return valueTypeNames[v]

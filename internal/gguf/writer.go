@@ -102,7 +102,8 @@ func (w *Writer) AddTensor(name string, typ Type, dims []uint64, data []byte) er
 
 // AddTensorFunc appends a tensor whose data is produced while the file is
 // written, so that a converter need not hold every tensor in memory. write
-// must write exactly TensorBytes(typ, dims) bytes.
+// must write exactly TensorBytes(typ, dims) bytes; it is called once per
+// WriteTo or WriteFile, in tensor order.
 func (w *Writer) AddTensorFunc(name string, typ Type, dims []uint64, write func(io.Writer) error) error {
 	t, err := w.newTensor(name, typ, dims)
 	if err != nil {
@@ -188,7 +189,8 @@ func (w *Writer) layout() (header []byte, total uint64, err error) {
 	dataOff, _ := alignUp(uint64(len(h)), align)
 	h = append(h, make([]byte, dataOff-uint64(len(h)))...)
 	if len(w.tensors) == 0 {
-		// llama.cpp pads the header even when no data follows.
+		// Padded anyway, so that the file size is the data offset every
+		// reader computes; the reader also accepts files without it.
 		return h, uint64(len(h)), nil
 	}
 	total, ok := addU64(dataOff, off)
@@ -220,8 +222,15 @@ func (w *Writer) WriteTo(dst io.Writer) (int64, error) {
 				return cw.n, fmt.Errorf("gguf: tensor %q: write function wrote %d of %d bytes",
 					t.info.Name, t.info.Size-lw.left, t.info.Size)
 			}
-		} else if _, err := cw.Write(t.data); err != nil {
-			return cw.n, err
+		} else {
+			// Chunked so that progress moves during a multi-GB embedding.
+			for p := t.data; len(p) > 0; {
+				n := min(len(p), 4*progressStep)
+				if _, err := cw.Write(p[:n]); err != nil {
+					return cw.n, err
+				}
+				p = p[n:]
+			}
 		}
 		pad, _ := alignUp(t.info.Size, align)
 		for pad -= t.info.Size; pad > 0; {

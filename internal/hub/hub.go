@@ -12,6 +12,14 @@
 //
 // Every path the package builds from a repository name, a revision or a file
 // name sent by the server is validated so that it stays inside the cache.
+//
+// Typical use:
+//
+//	c, err := hub.NewClient(hub.Options{}) // cache, endpoint, token from HF_* variables
+//	ref, err := hub.ParseRef("microsoft/bitnet-b1.58-2B-4T")
+//	dir, err := c.Resolve(ctx, ref) // the snapshot folder: config.json, *.safetensors, ...
+//
+// Tests can point a Client at the fake Hub in package hubtest.
 package hub
 
 import (
@@ -50,7 +58,8 @@ type Options struct {
 	// also on when HF_HUB_OFFLINE is 1, true, yes or on.
 	Offline bool
 	// HTTPClient makes the requests. Nil: a client with connect and header
-	// timeouts but no overall timeout, since model files take minutes.
+	// timeouts but no overall timeout, since model files take minutes. Its
+	// CheckRedirect is replaced (see NewClient).
 	HTTPClient *http.Client
 	// Progress, when not nil, receives one progress bar per downloaded file.
 	// Callers decide whether it is a terminal; the package draws regardless.
@@ -120,6 +129,9 @@ func NewClient(opts Options) (*Client, error) {
 	if c.http == nil {
 		c.http = defaultHTTPClient()
 	}
+	dl := *c.http
+	dl.CheckRedirect = dropAuthOnHostChange
+	c.http = &dl
 	meta := *c.http
 	meta.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.metaHTTP = &meta
@@ -131,6 +143,20 @@ func (c *Client) CacheDir() string { return c.cacheDir }
 
 // Offline reports whether the client never uses the network.
 func (c *Client) Offline() bool { return c.offline }
+
+// dropAuthOnHostChange keeps the token from following a redirect to another
+// host, as Python's requests does. Go alone would forward it to subdomains
+// (cdn-lfs.huggingface.co), and presigned CDN URLs refuse a second
+// credential.
+func dropAuthOnHostChange(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return fmt.Errorf("stopped after %d redirects", len(via))
+	}
+	if req.URL.Host != via[0].URL.Host {
+		req.Header.Del("Authorization")
+	}
+	return nil
+}
 
 func defaultHTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()

@@ -510,8 +510,9 @@ func TestGatedRepo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range srv.Requests() {
-		if r.Kind != "cdn" && r.Auth != "Bearer hf_secret" {
-			t.Errorf("%s %s sent %q", r.Method, r.Path, r.Auth)
+		// The token goes to the Hub, never to the CDN on another host.
+		if want := map[bool]string{true: "", false: "Bearer hf_secret"}[r.Kind == "cdn"]; r.Auth != want {
+			t.Errorf("%s %s sent %q, want %q", r.Method, r.Path, r.Auth, want)
 		}
 	}
 }
@@ -575,10 +576,10 @@ func TestUnwritableCache(t *testing.T) {
 
 func TestParseRef(t *testing.T) {
 	good := map[string]Ref{
-		"microsoft/bitnet-b1.58-2B-4T":          {Repo: "microsoft/bitnet-b1.58-2B-4T"},
-		"1bitLLM/bitnet_b1_58-large@main":       {Repo: "1bitLLM/bitnet_b1_58-large", Revision: "main"},
-		"a/b@refs/pr/1":                         {Repo: "a/b", Revision: "refs/pr/1"},
-		"a/b@v1.0":                              {Repo: "a/b", Revision: "v1.0"},
+		"microsoft/bitnet-b1.58-2B-4T":           {Repo: "microsoft/bitnet-b1.58-2B-4T"},
+		"1bitLLM/bitnet_b1_58-large@main":        {Repo: "1bitLLM/bitnet_b1_58-large", Revision: "main"},
+		"a/b@refs/pr/1":                          {Repo: "a/b", Revision: "refs/pr/1"},
+		"a/b@v1.0":                               {Repo: "a/b", Revision: "v1.0"},
 		"a/b@" + strings.Repeat("0123456789", 4): {Repo: "a/b", Revision: strings.Repeat("0123456789", 4)},
 	}
 	for s, want := range good {
@@ -873,15 +874,15 @@ func TestProgressGoesToTheWriter(t *testing.T) {
 
 func TestCancelDuringDownload(t *testing.T) {
 	srv, cache, _ := setup(t)
-	srv.SetBodyDelay(300 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	srv.SetBodyDelay(time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := newClient(t, cache, srv.URL).Pull(ctx, mustRef(t, repoID), nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v, want the context's error", err)
 	}
-	if d := time.Since(start); d > 250*time.Millisecond {
+	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("cancel took %v", d)
 	}
 }

@@ -76,7 +76,7 @@ func validateRepo(repo string) error {
 	}
 	for _, p := range []string{org, name} {
 		if !namePart.MatchString(p) || strings.Contains(p, "--") || strings.Contains(p, "..") {
-			return fmt.Errorf("invalid model name %q: %q may contain only letters, digits, '-', '_' and '.', must start and end with a letter or digit, and may not contain \"--\" or \"..\"", repo, p)
+			return fmt.Errorf("invalid model name %q: %q may contain only letters, digits, '-', '_' and '.', must start and end with a letter, digit or '_', and may not contain \"--\" or \"..\"", repo, p)
 		}
 	}
 	return nil

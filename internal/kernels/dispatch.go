@@ -48,9 +48,14 @@ var (
 	dotF16        = dotF16Generic
 	dotBF16       = dotBF16Generic
 	dotF32        = dotF32Generic
+	gemvF16       = gemvF16Generic
 	level         = Generic
 	detectedLevel = Generic
 )
+
+// disableDotProd makes SetLevel(NEON) pick the kernels that do without the
+// dot-product instructions, so tests can run both arm64 paths on one CPU.
+var disableDotProd bool
 
 func init() {
 	detectedLevel = detect()
@@ -80,6 +85,7 @@ func SetLevel(l Level) Level {
 	dotI2S, dotI2SFloat, gemmI2S = dotI2SGeneric, dotI2SFloatGeneric, gemmI2SGeneric
 	quantizeRow, f16RowToF32 = quantizeRowGeneric, f16RowToF32Generic
 	dotF16, dotBF16, dotF32 = dotF16Generic, dotBF16Generic, dotF32Generic
+	gemvF16 = gemvF16Generic
 	level = Generic
 	for _, c := range []Level{AVX2, AVX512, NEON} {
 		if c <= l && supported(c) {
@@ -118,3 +124,10 @@ func DotBF16(row []uint16, x []float32) float32 { return dotBF16(row, x) }
 
 // DotF32 returns Σ a_i·b_i.
 func DotF32(a, b []float32) float32 { return dotF32(a, b) }
+
+// GemvF16 computes dst[r] = Σ_j rows[r*k+j]·x[j] for r < len(dst): a
+// matrix of half-precision rows, k values each, times one float vector (the
+// tied lm_head). Each row's sum is formed in the same order as DotF16 at the
+// same level, so dst[r] == DotF16(rows[r*k:(r+1)*k], x) bit for bit, however
+// the caller splits the rows.
+func GemvF16(dst []float32, rows []uint16, k int, x []float32) { gemvF16(dst, rows, k, x) }

@@ -17,4 +17,43 @@
 // used in place without a copy.
 //
 // The kernels know nothing of models: they take slices and sizes.
+//
+// # Exactness
+//
+// The integer kernels (DotI2S, GemmI2S, QuantizeRow) give bit-identical
+// results at every level for every input, including codes of 3 and
+// activations of -128 (QuantizeRow: for finite inputs; NaN and Inf inputs
+// give unspecified but non-crashing results). GemmI2S's float epilogue
+// (float32(acc)-sum)/scale*wscale is done with the same single-precision
+// operations in the same order everywhere. F16RowToF32 is exact; a
+// signalling NaN may come out quiet.
+//
+// The float dot products (DotF16, DotBF16, DotF32, GemvF16) sum in a
+// different order per level (several vector chains, fused multiply-adds).
+// Each result lies within (n+1)·2⁻²⁴·Σ|aᵢbᵢ| of the exact sum, the textbook
+// bound of the sequential loop, so two levels differ by at most twice that;
+// the tests check this bound. Within one level GemvF16 and DotF16 agree bit
+// for bit per row, whichever rows a caller groups together.
+//
+// # Files
+//
+// *_generic.go are the references and the whole noasm build. Per
+// architecture, dispatch_<arch>.go detects features (golang.org/x/sys/cpu)
+// and installs kernels, kernels_<arch>.go has the assembly stubs and their Go
+// halves (bounds checks, tails, tiling), and *_<arch>.s the hand-written
+// assembly. dispatch_generic.go serves `-tags noasm` and other
+// architectures; its build tag is the negation of the asm files' tags.
+//
+// amd64 AVX2 (with FMA and F16C): all integer and float kernels; GemmI2S
+// uses a 4-row kernel for one activation row (decode) and a 4-row ×
+// 3-activation tile otherwise (prefill). arm64 NEON: SDOT kernels (4×4 tile)
+// where the CPU has the dot-product extension, widening multiplies where it
+// has not, plus quantisation and the float kernels. There are no AVX-512
+// kernels yet: this package's tests could not run them on the machines it
+// was written on, so the AVX512 level is never reported as available.
+// dotI2SFloat and the small ops (RMSNorm, Softmax, RopeNeoX, Axpy) are
+// generic at every level.
+//
+// Tests run every kernel at every level in Available(); `go test
+// -kernels.level=avx2` restricts them (and the benchmarks) to one level.
 package kernels

@@ -80,12 +80,22 @@ func f16RowToF32Generic(dst []float32, src []uint16) {
 	}
 }
 
-func dotF16Generic(row []uint16, x []float32) float32 {
-	var acc float32
+func dotF16Generic(row []uint16, x []float32) float32 { return dotF16Tail(0, row, x) }
+
+// dotF16Tail adds Σ row_i·x_i to acc in index order. The assembly wrappers
+// finish their rows with it, so a row's tail is summed the same way whether
+// the row went through DotF16 or GemvF16.
+func dotF16Tail(acc float32, row []uint16, x []float32) float32 {
 	for i, h := range row {
 		acc += F16ToF32(h) * x[i]
 	}
 	return acc
+}
+
+func gemvF16Generic(dst []float32, rows []uint16, k int, x []float32) {
+	for r := range dst {
+		dst[r] = dotF16Generic(rows[r*k:(r+1)*k], x)
+	}
 }
 
 func dotBF16Generic(row []uint16, x []float32) float32 {

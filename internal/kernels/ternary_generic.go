@@ -70,7 +70,7 @@ func gemmI2SGeneric(dst []float32, ldd int, w []byte, stride, rows int, x []int8
 		sc := scales[i]
 		d := dst[i*ldd : i*ldd+rows]
 		for r := 0; r < rows; r++ {
-			acc := dotI2S(w[r*stride:(r+1)*stride], xi)
+			acc := dotI2SGeneric(w[r*stride:(r+1)*stride], xi)
 			d[r] = (float32(acc) - sum) / sc * wscale
 		}
 	}

@@ -1,6 +1,13 @@
 // Package parallel provides the persistent worker pool that runs the
 // engine's matrix work. Workers are started once; a For call hands them
 // index ranges and waits, so no goroutine is spawned per operation.
+//
+// A decoded token makes a couple of hundred For calls of a few to a few
+// hundred microseconds each, so the hand-off itself must cost far less than
+// that: a For publishes its job with one atomic store, workers claim chunks
+// with one atomic add each, and both sides spin for a short while before
+// parking, so back-to-back calls never touch the scheduler while an idle
+// engine does not burn CPU.
 package parallel
 
 import (
@@ -9,22 +16,53 @@ import (
 	"sync/atomic"
 )
 
+// spinIters bounds how long a worker polls for the next job, and the caller
+// for the last chunk, before parking: about 10-50 µs, longer than the gap
+// between the For calls of one token and far shorter than a scheduler tick.
+// Every yieldEvery polls the spinner yields, so that on an oversubscribed
+// machine a spinning thread does not starve the ones doing work.
+const (
+	spinIters  = 1 << 14
+	yieldEvery = 256
+)
+
 // Pool is a fixed set of worker goroutines. A Pool runs one For at a time;
 // concurrent callers are serialised.
 type Pool struct {
-	n    int
-	mu   sync.Mutex
-	work chan *job
-	wg   sync.WaitGroup
+	n  int
+	mu sync.Mutex // serialises For
+
+	// gen counts published jobs; a worker that has seen gen g runs the
+	// job of g+1 once it appears. job holds the latest one (nil after Close).
+	gen atomic.Uint64
+	job atomic.Pointer[job]
+
+	// Parking: a worker registers in sleepers under parkMu before its final
+	// check of gen, and a publisher that sees sleepers > 0 broadcasts under
+	// parkMu, so no wake-up is lost.
+	parkMu   sync.Mutex
+	parkCond *sync.Cond
+	sleepers atomic.Int32
+
+	// done carries the one wake-up of a parked For caller (see job.waiting).
 	done chan struct{}
+
+	closed atomic.Bool
+	wg     sync.WaitGroup
 }
 
 type job struct {
 	fn    func(lo, hi int)
 	n     int
 	grain int
-	next  atomic.Int64
-	wg    sync.WaitGroup
+	next  atomic.Int64 // start of the next unclaimed chunk
+	left  atomic.Int64 // chunks not yet finished
+	// The caller parks on the pool's done channel once it runs out of
+	// chunks and has spun for a while; it sets waiting first, and whichever
+	// of it and the worker finishing the last chunk flips waiting back to 0
+	// decides whether a token is sent, so a token is never left behind.
+	waiting atomic.Int32
+	done    chan struct{}
 }
 
 // New starts a pool of n workers; n <= 0 means runtime.NumCPU().
@@ -33,7 +71,8 @@ func New(n int) *Pool {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
-	p := &Pool{n: n, work: make(chan *job), done: make(chan struct{})}
+	p := &Pool{n: n, done: make(chan struct{}, 1)}
+	p.parkCond = sync.NewCond(&p.parkMu)
 	for i := 1; i < n; i++ {
 		p.wg.Add(1)
 		go p.worker()
@@ -46,17 +85,54 @@ func (p *Pool) Threads() int { return p.n }
 
 func (p *Pool) worker() {
 	defer p.wg.Done()
+	var seen uint64
 	for {
-		select {
-		case j := <-p.work:
-			j.run()
-			j.wg.Done()
-		case <-p.done:
+		g := p.awaitGen(seen)
+		if p.closed.Load() {
 			return
+		}
+		seen = g
+		// The job may already be a later one than g if this worker was slow;
+		// running it is harmless (chunks are claimed atomically) and the
+		// next round then finds nothing left.
+		if j := p.job.Load(); j != nil {
+			j.run()
 		}
 	}
 }
 
+// awaitGen returns the first generation other than seen, spinning first
+// and then parking.
+func (p *Pool) awaitGen(seen uint64) uint64 {
+	for i := 1; i <= spinIters; i++ {
+		if g := p.gen.Load(); g != seen || p.closed.Load() {
+			return g
+		}
+		if i%yieldEvery == 0 {
+			runtime.Gosched()
+		}
+	}
+	p.parkMu.Lock()
+	p.sleepers.Add(1)
+	g := p.gen.Load()
+	for g == seen && !p.closed.Load() {
+		p.parkCond.Wait()
+		g = p.gen.Load()
+	}
+	p.sleepers.Add(-1)
+	p.parkMu.Unlock()
+	return g
+}
+
+func (p *Pool) wake() {
+	if p.sleepers.Load() > 0 {
+		p.parkMu.Lock()
+		p.parkCond.Broadcast()
+		p.parkMu.Unlock()
+	}
+}
+
+// run claims and runs chunks until none are left.
 func (j *job) run() {
 	for {
 		lo := int(j.next.Add(int64(j.grain))) - j.grain
@@ -64,13 +140,36 @@ func (j *job) run() {
 			return
 		}
 		j.fn(lo, min(lo+j.grain, j.n))
+		if j.left.Add(-1) == 0 && j.waiting.CompareAndSwap(1, 0) {
+			j.done <- struct{}{}
+		}
 	}
 }
 
-// For calls fn on disjoint ranges [lo,hi) that together cover [0,n), in
-// chunks of at least grain items, and returns when all calls have returned.
-// Which thread runs a range never changes what it computes, so results do
-// not depend on the thread count.
+// wait returns once every chunk of j has finished.
+func (j *job) wait() {
+	for i := 1; i <= spinIters; i++ {
+		if j.left.Load() == 0 {
+			return
+		}
+		if i%yieldEvery == 0 {
+			runtime.Gosched()
+		}
+	}
+	j.waiting.Store(1)
+	if j.left.Load() == 0 && j.waiting.CompareAndSwap(1, 0) {
+		return
+	}
+	<-j.done
+}
+
+// For calls fn on disjoint ranges [lo,hi) that together cover [0,n), and
+// returns when all calls have returned. Every range starts at a multiple of
+// grain and, except the last, spans a multiple of grain items; how many
+// multiples may depend on the thread count, so fn must compute each index's
+// result independently of the range it came in. Then which thread runs a
+// range never changes what it computes, and results do not depend on the
+// thread count.
 func (p *Pool) For(n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -82,27 +181,42 @@ func (p *Pool) For(n, grain int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	// Aim for a few chunks per thread so uneven ranges balance.
+	// Aim for a few chunks per thread so uneven ranges balance, without
+	// paying a claim per tiny chunk.
 	if g := (n + 4*p.n - 1) / (4 * p.n); g > grain {
-		grain = g
+		grain = (g + grain - 1) / grain * grain
 	}
+	chunks := (n + grain - 1) / grain
+	if chunks == 1 {
+		fn(0, n)
+		return
+	}
+	j := &job{fn: fn, n: n, grain: grain, done: p.done}
+	j.left.Store(int64(chunks))
+
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	j := &job{fn: fn, n: n, grain: grain}
-	helpers := min(p.n-1, (n+grain-1)/grain-1)
-	j.wg.Add(helpers)
-	for i := 0; i < helpers; i++ {
-		p.work <- j
-	}
+	p.job.Store(j)
+	p.gen.Add(1)
+	p.wake()
 	j.run()
-	j.wg.Wait()
+	j.wait()
 }
 
-// Close stops the workers.
+// Close stops the workers. The pool must not be used afterwards.
 func (p *Pool) Close() {
 	if p == nil {
 		return
 	}
-	close(p.done)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Swap(true) {
+		return
+	}
+	p.job.Store(nil)
+	p.gen.Add(1)
+	p.parkMu.Lock()
+	p.parkCond.Broadcast()
+	p.parkMu.Unlock()
 	p.wg.Wait()
 }

@@ -5,8 +5,9 @@
 // It speaks the part of the Hub protocol the hub package uses, with the
 // real Hub's quirks: the model API (/api/models/ORG/NAME/revision/REV),
 // resolve URLs (/ORG/NAME/resolve/REV/PATH) that answer small files directly
-// with a git-sha1 ETag and redirect LFS files to a CDN path on the same
-// server with X-Linked-Etag/X-Linked-Size on the 302, Range requests,
+// with a git-sha1 ETag and redirect LFS files to a second server standing
+// for the CDN (another host, as on the Hub) with X-Linked-Etag and
+// X-Linked-Size on the 302, Range requests,
 // X-Error-Code on 401/403/404, and relative redirects for renamed repos.
 // Faults can be injected into bodies, and every request is logged so tests
 // can count them.
@@ -46,7 +47,7 @@ const (
 // Request is one request the server received.
 type Request struct {
 	Method string
-	Kind   string // "api", "resolve" (HEAD or GET of a resolve URL) or "cdn"
+	Kind   string // "api", "resolve" (HEAD or GET of a resolve URL) or "cdn" (the CDN host)
 	Path   string // unescaped URL path
 	Range  string // the Range header, if any
 	Auth   string // the Authorization header, if any
@@ -59,6 +60,7 @@ type Server struct {
 
 	tb      testing.TB
 	srv     *httptest.Server
+	cdn     *httptest.Server
 	mu      sync.Mutex
 	repos   map[string]*repo
 	renamed map[string]string
@@ -90,8 +92,10 @@ func New(tb testing.TB) *Server {
 	tb.Helper()
 	s := &Server{tb: tb, repos: map[string]*repo{}, renamed: map[string]string{}, faults: map[string]*fault{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.cdn = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	tb.Cleanup(s.srv.Close)
+	tb.Cleanup(s.cdn.Close)
 	return s
 }
 
@@ -372,7 +376,7 @@ func (s *Server) serveResolve(w http.ResponseWriter, r *http.Request, parts []st
 		h.Set("ETag", `"`+GitBlobSHA1([]byte("version https://git-lfs.github.com/spec/v1\noid sha256:"+b.oid))+`"`)
 		h.Set("X-Linked-Etag", `"`+b.oid+`"`)
 		h.Set("X-Linked-Size", strconv.Itoa(len(b.data)))
-		h.Set("Location", s.URL+"/cdn/"+b.oid+"?expires=never")
+		h.Set("Location", s.cdn.URL+"/cdn/"+b.oid+"?expires=never")
 		w.WriteHeader(http.StatusFound)
 		return
 	}
@@ -416,7 +420,11 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, b blob) {
 			f.times--
 		}
 		s.mu.Unlock()
-		time.Sleep(delay)
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
 		switch kind {
 		case Corrupt:
 			data = bytes.Clone(data)

@@ -1,0 +1,173 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// Benchmarks are named <Op>/<level>_<shape>. SetBytes counts the weight (or
+// main input) bytes one call reads, so MB/s is the streaming rate; GMAC/s
+// counts multiply-adds.
+
+func forEachBenchVariant(b *testing.B, shape string, f func(b *testing.B)) {
+	defer func() {
+		disableDotProd = false
+		SetLevel(Detected())
+	}()
+	for _, v := range variants(b) {
+		v.set()
+		b.Run(v.String()+"_"+shape, f)
+	}
+}
+
+func reportMACs(b *testing.B, macs float64) {
+	b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+}
+
+func BenchmarkDotI2S(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, k := range []int{2560, 6912} {
+		w := randCodes(r, 1, k, false)
+		x := randInt8(r, k)
+		forEachBenchVariant(b, fmt.Sprint(k), func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				DotI2S(w, x)
+			}
+			reportMACs(b, float64(k))
+		})
+	}
+}
+
+// benchGemm runs GemmI2S on a rows×k ternary matrix and n activation rows.
+func benchGemm(b *testing.B, rows, k, n int) {
+	r := rand.New(rand.NewPCG(2, 2))
+	w := randCodes(r, rows, k, false)
+	x := randInt8(r, n*k)
+	sums := make([]int32, n)
+	scales := fill(n, float32(3))
+	dst := make([]float32, n*rows)
+	forEachBenchVariant(b, fmt.Sprintf("%dx%d_n%d", rows, k, n), func(b *testing.B) {
+		b.SetBytes(int64(len(w)))
+		for b.Loop() {
+			GemmI2S(dst, rows, w, k/4, rows, x, k, n, sums, scales, 0.5)
+		}
+		reportMACs(b, float64(rows*k*n))
+	})
+}
+
+// Decode: one activation row; the weights stream from memory once (the
+// 6912-row matrix is 4.4 MB).
+func BenchmarkGemvI2S(b *testing.B) {
+	benchGemm(b, 2560, 2560, 1)
+	benchGemm(b, 6912, 2560, 1)
+	benchGemm(b, 2560, 6912, 1)
+}
+
+// Prefill: 128 activation rows.
+func BenchmarkGemmI2S(b *testing.B) {
+	benchGemm(b, 2560, 2560, 128)
+}
+
+func BenchmarkQuantizeRow(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, k := range []int{2560, 6912} {
+		x := randF32(r, k)
+		q := make([]int8, k)
+		forEachBenchVariant(b, fmt.Sprint(k), func(b *testing.B) {
+			b.SetBytes(int64(4 * k))
+			for b.Loop() {
+				QuantizeRow(q, x)
+			}
+		})
+	}
+}
+
+func BenchmarkF16RowToF32(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	h := randHalf(r, 2560, F32ToF16)
+	dst := make([]float32, len(h))
+	forEachBenchVariant(b, "2560", func(b *testing.B) {
+		b.SetBytes(int64(2 * len(h)))
+		for b.Loop() {
+			F16RowToF32(dst, h)
+		}
+	})
+}
+
+func BenchmarkDotF16(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 5))
+	h := randHalf(r, 2560, F32ToF16)
+	x := randF32(r, len(h))
+	forEachBenchVariant(b, "2560", func(b *testing.B) {
+		b.SetBytes(int64(2 * len(h)))
+		for b.Loop() {
+			DotF16(h, x)
+		}
+		reportMACs(b, float64(len(h)))
+	})
+}
+
+func BenchmarkDotBF16(b *testing.B) {
+	r := rand.New(rand.NewPCG(6, 6))
+	h := randHalf(r, 2560, F32ToBF16)
+	x := randF32(r, len(h))
+	forEachBenchVariant(b, "2560", func(b *testing.B) {
+		b.SetBytes(int64(2 * len(h)))
+		for b.Loop() {
+			DotBF16(h, x)
+		}
+		reportMACs(b, float64(len(h)))
+	})
+}
+
+func BenchmarkDotF32(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 7))
+	a, x := randF32(r, 2560), randF32(r, 2560)
+	forEachBenchVariant(b, "2560", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(a)))
+		for b.Loop() {
+			DotF32(a, x)
+		}
+		reportMACs(b, float64(len(a)))
+	})
+}
+
+// The tied lm_head of 2B-4T is 128256×2560 F16 (657 MB); 16384 rows (84 MB)
+// are enough to stream from memory rather than cache.
+func BenchmarkGemvF16(b *testing.B) {
+	const rows, k = 16384, 2560
+	r := rand.New(rand.NewPCG(8, 8))
+	m := randHalf(r, rows*k, F32ToF16)
+	x := randF32(r, k)
+	dst := make([]float32, rows)
+	forEachBenchVariant(b, fmt.Sprintf("%dx%d", rows, k), func(b *testing.B) {
+		b.SetBytes(int64(2 * len(m)))
+		for b.Loop() {
+			GemvF16(dst, m, k, x)
+		}
+		reportMACs(b, float64(rows*k))
+	})
+}
+
+// The small per-token ops stay generic; these show what they cost next to
+// the matrix work (a 2560-wide GEMV is ~10-50 µs).
+func BenchmarkRMSNorm(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 9))
+	x, w := randF32(r, 2560), randF32(r, 2560)
+	dst := make([]float32, len(x))
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		RMSNorm(dst, x, w, 1e-5)
+	}
+}
+
+func BenchmarkSoftmax(b *testing.B) {
+	r := rand.New(rand.NewPCG(10, 10))
+	x := randF32(r, 4096)
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		Softmax(x)
+	}
+}

@@ -1,0 +1,34 @@
+//go:build !noasm
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// ASIMD is part of ARMv8-A, so NEON is always there; the dot-product
+// instructions (SDOT, ARMv8.2) are optional and picked per call of install.
+var hasDotProd = cpu.ARM64.HasASIMDDP
+
+func detect() Level { return NEON }
+
+func supported(l Level) bool { return l == Generic || l == NEON }
+
+func dotProdAvailable() bool { return hasDotProd }
+
+func install(l Level) {
+	if l != NEON {
+		return
+	}
+	if hasDotProd && !disableDotProd {
+		dotI2S = dotI2SSDOTGo
+		gemmI2S = gemmI2SSDOTGo
+	} else {
+		dotI2S = dotI2SNEONGo
+		gemmI2S = gemmI2SNoDotGo
+	}
+	quantizeRow = quantizeRowNEONGo
+	f16RowToF32 = f16RowToF32NEONGo
+	dotF16 = dotF16NEONGo
+	gemvF16 = gemvF16NEONGo
+	dotBF16 = dotBF16NEONGo
+	dotF32 = dotF32NEONGo
+}

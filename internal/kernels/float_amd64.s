@@ -1,0 +1,345 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// Activation quantisation and float kernels, AVX2 + FMA + F16C. The Go
+// wrappers in kernels_amd64.go hand these whole vector steps only and finish
+// the tails in Go.
+
+DATA qPerm<>+0(SB)/4, $0
+DATA qPerm<>+4(SB)/4, $4
+DATA qPerm<>+8(SB)/4, $1
+DATA qPerm<>+12(SB)/4, $5
+DATA qPerm<>+16(SB)/4, $2
+DATA qPerm<>+20(SB)/4, $6
+DATA qPerm<>+24(SB)/4, $3
+DATA qPerm<>+28(SB)/4, $7
+GLOBL qPerm<>(SB), RODATA|NOPTR, $32
+
+// func absMaxAVX2(x *float32, n int) float32
+// n is a multiple of 32. NaNs are skipped like the generic `a > mx` test
+// skips them: VMAXPS returns its second source when either is NaN, and the
+// running maximum is always that second source.
+TEXT ·absMaxAVX2(SB), NOSPLIT, $0-20
+	MOVQ     x+0(FP), SI
+	MOVQ     n+8(FP), CX
+	VPCMPEQD Y15, Y15, Y15
+	VPSRLD   $1, Y15, Y15
+	VXORPS   Y0, Y0, Y0
+	VXORPS   Y1, Y1, Y1
+	VXORPS   Y2, Y2, Y2
+	VXORPS   Y3, Y3, Y3
+	SHRQ     $5, CX
+	JZ       amax_done
+
+amax_loop:
+	VANDPS (SI), Y15, Y4
+	VANDPS 32(SI), Y15, Y5
+	VANDPS 64(SI), Y15, Y6
+	VANDPS 96(SI), Y15, Y7
+	VMAXPS Y0, Y4, Y0
+	VMAXPS Y1, Y5, Y1
+	VMAXPS Y2, Y6, Y2
+	VMAXPS Y3, Y7, Y3
+	ADDQ   $128, SI
+	DECQ   CX
+	JNZ    amax_loop
+
+amax_done:
+	// The accumulators hold no NaN, so the order of these merges is free.
+	VMAXPS       Y1, Y0, Y0
+	VMAXPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VMAXPS       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSS       X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func quantizeAVX2(q *int8, x *float32, n int, s float32) int32
+// n is a multiple of 32. Per value: v*s in single precision (VMULPS, as the
+// generic v*s), round half to even (VCVTPS2DQ under the default MXCSR),
+// clamp to [-128,127] and add to the sum, then pack. The packs interleave
+// 128-bit lanes; VPERMD puts the dwords back in order.
+TEXT ·quantizeAVX2(SB), NOSPLIT, $0-36
+	MOVQ         q+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS s+24(FP), Y15
+	VMOVDQU      qPerm<>(SB), Y14
+	VPXOR        Y13, Y13, Y13
+	MOVL         $127, AX
+	VMOVD        AX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $-128, AX
+	VMOVD        AX, X11
+	VPBROADCASTD X11, Y11
+	SHRQ         $5, CX
+	JZ           quant_done
+
+quant_loop:
+	VMULPS    (SI), Y15, Y0
+	VMULPS    32(SI), Y15, Y1
+	VMULPS    64(SI), Y15, Y2
+	VMULPS    96(SI), Y15, Y3
+	VCVTPS2DQ Y0, Y0
+	VCVTPS2DQ Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VCVTPS2DQ Y3, Y3
+	VPMINSD   Y12, Y0, Y0
+	VPMINSD   Y12, Y1, Y1
+	VPMINSD   Y12, Y2, Y2
+	VPMINSD   Y12, Y3, Y3
+	VPMAXSD   Y11, Y0, Y0
+	VPMAXSD   Y11, Y1, Y1
+	VPMAXSD   Y11, Y2, Y2
+	VPMAXSD   Y11, Y3, Y3
+	VPADDD    Y0, Y13, Y13
+	VPADDD    Y1, Y13, Y13
+	VPADDD    Y2, Y13, Y13
+	VPADDD    Y3, Y13, Y13
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD    Y0, Y14, Y0
+	VMOVDQU   Y0, (DI)
+	ADDQ      $128, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       quant_loop
+
+quant_done:
+	VEXTRACTI128 $1, Y13, X1
+	VPADDD       X1, X13, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, AX
+	MOVL         AX, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func f16ToF32AVX2(dst *float32, src *uint16, n int)
+// n is a multiple of 8.
+TEXT ·f16ToF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   cvt_done
+
+cvt_loop:
+	VCVTPH2PS (SI), Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       cvt_loop
+
+cvt_done:
+	VZEROUPPER
+	RET
+
+// The F16 dot products fix one summation order per row so that DotF16 and
+// every row of GemvF16 give bit-identical results wherever a row falls in
+// a tile: chain 0 takes elements [16j, 16j+8), chain 1 [16j+8, 16j+16),
+// both fused multiply-adds; then c0+c1, and the eight lanes are reduced as
+// ((v0+v1)+(v2+v3)) + ((v4+v5)+(v6+v7)); the Go wrapper adds the tail.
+
+// func dotF16AVX2(row *uint16, x *float32, n int) float32
+// n is a multiple of 16.
+TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ   row+0(FP), SI
+	MOVQ   x+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	SHRQ   $4, CX
+	JZ     df16_done
+
+df16_loop:
+	VCVTPH2PS   (SI), Y2
+	VCVTPH2PS   16(SI), Y3
+	VFMADD231PS (DI), Y2, Y0
+	VFMADD231PS 32(DI), Y3, Y1
+	ADDQ        $32, SI
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         df16_loop
+
+df16_done:
+	VADDPS       Y1, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func gemvF16x4AVX2(dst *float32, rows *uint16, k, quads int, x *float32, n int)
+// For quads groups of four rows (k halves apart) writes the vector part
+// (first n values, n a multiple of 16) of each row's dot product with x,
+// in the order described above. The activation loads are shared by the
+// four rows.
+TEXT ·gemvF16x4AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ rows+8(FP), R13
+	MOVQ k+16(FP), BX
+	SHLQ $1, BX
+	MOVQ quads+24(FP), CX
+	TESTQ CX, CX
+	JZ    g16_ret
+
+g16_quad:
+	MOVQ   R13, SI
+	LEAQ   (SI)(BX*2), R10
+	MOVQ   x+32(FP), R12
+	MOVQ   n+40(FP), DX
+	SHRQ   $4, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ  DX, DX
+	JZ     g16_reduce
+
+g16_loop:
+	PREFETCHT0  512(SI)
+	PREFETCHT0  512(SI)(BX*1)
+	PREFETCHT0  512(R10)
+	PREFETCHT0  512(R10)(BX*1)
+	VMOVUPS     (R12), Y8
+	VMOVUPS     32(R12), Y9
+	VCVTPH2PS   (SI), Y10
+	VCVTPH2PS   16(SI), Y11
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y11, Y1
+	VCVTPH2PS   (SI)(BX*1), Y12
+	VCVTPH2PS   16(SI)(BX*1), Y13
+	VFMADD231PS Y8, Y12, Y2
+	VFMADD231PS Y9, Y13, Y3
+	VCVTPH2PS   (R10), Y10
+	VCVTPH2PS   16(R10), Y11
+	VFMADD231PS Y8, Y10, Y4
+	VFMADD231PS Y9, Y11, Y5
+	VCVTPH2PS   (R10)(BX*1), Y12
+	VCVTPH2PS   16(R10)(BX*1), Y13
+	VFMADD231PS Y8, Y12, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ        $32, SI
+	ADDQ        $32, R10
+	ADDQ        $64, R12
+	DECQ        DX
+	JNZ         g16_loop
+
+g16_reduce:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (DI)
+	ADDQ         $16, DI
+	LEAQ         (R13)(BX*4), R13
+	DECQ         CX
+	JNZ          g16_quad
+
+g16_ret:
+	VZEROUPPER
+	RET
+
+// func dotBF16AVX2(row *uint16, x *float32, n int) float32
+// n is a multiple of 32; four chains hide the FMA latency.
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ   row+0(FP), SI
+	MOVQ   x+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	SHRQ   $5, CX
+	JZ     dbf_done
+
+dbf_loop:
+	VPMOVZXWD   (SI), Y4
+	VPMOVZXWD   16(SI), Y5
+	VPMOVZXWD   32(SI), Y6
+	VPMOVZXWD   48(SI), Y7
+	VPSLLD      $16, Y4, Y4
+	VPSLLD      $16, Y5, Y5
+	VPSLLD      $16, Y6, Y6
+	VPSLLD      $16, Y7, Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ        $64, SI
+	ADDQ        $128, DI
+	DECQ        CX
+	JNZ         dbf_loop
+
+dbf_done:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotF32AVX2(a, b *float32, n int) float32
+// n is a multiple of 32.
+TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	SHRQ   $5, CX
+	JZ     df32_done
+
+df32_loop:
+	VMOVUPS     (SI), Y4
+	VMOVUPS     32(SI), Y5
+	VMOVUPS     64(SI), Y6
+	VMOVUPS     96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	DECQ        CX
+	JNZ         df32_loop
+
+df32_done:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET

@@ -1,0 +1,248 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// Activation quantisation and float kernels, arm64 NEON. The Go wrappers in
+// kernels_arm64.go hand these whole vector steps only and finish the tails.
+// Instructions the Go assembler lacks are WORDs built by these macros from
+// register numbers (base opcodes checked against GNU as).
+
+#define FABS_S(d, n) WORD $(0x4EA0F800 | ((n)<<5) | (d))
+#define FCMEQ_S(d, n, m) WORD $(0x4E20E400 | ((m)<<16) | ((n)<<5) | (d))
+#define FMAX_S(d, n, m) WORD $(0x4E20F400 | ((m)<<16) | ((n)<<5) | (d))
+#define FMAXV_S(d, n) WORD $(0x6E30F800 | ((n)<<5) | (d))
+#define FMUL_S(d, n, m) WORD $(0x6E20DC00 | ((m)<<16) | ((n)<<5) | (d))
+#define FADD_S(d, n, m) WORD $(0x4E20D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FMLA_S(d, n, m) WORD $(0x4E20CC00 | ((m)<<16) | ((n)<<5) | (d))
+// FADDP Vd.4S, Vn.4S, Vm.4S and the scalar FADDP Sd, Vn.2S
+#define FADDP_S(d, n, m) WORD $(0x6E20D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FADDP_SCALAR(d, n) WORD $(0x7E30D800 | ((n)<<5) | (d))
+// FCVTNS Vd.4S, Vn.4S: to int32, round to nearest, ties to even (fixed
+// rounding, independent of FPCR)
+#define FCVTNS_S(d, n) WORD $(0x4E21A800 | ((n)<<5) | (d))
+// SQXTN Vd.4H, Vn.4S / SQXTN2 Vd.8H, Vn.4S / SQXTN Vd.8B, Vn.8H / SQXTN2 Vd.16B, Vn.8H
+#define SQXTN_H(d, n) WORD $(0x0E614800 | ((n)<<5) | (d))
+#define SQXTN2_H(d, n) WORD $(0x4E614800 | ((n)<<5) | (d))
+#define SQXTN_B(d, n) WORD $(0x0E214800 | ((n)<<5) | (d))
+#define SQXTN2_B(d, n) WORD $(0x4E214800 | ((n)<<5) | (d))
+// SADDLP Vd.8H, Vn.16B and SADALP Vd.4S, Vn.8H
+#define SADDLP_H_B(d, n) WORD $(0x4E202800 | ((n)<<5) | (d))
+#define SADALP_S_H(d, n) WORD $(0x4E606800 | ((n)<<5) | (d))
+// FCVTL Vd.4S, Vn.4H and FCVTL2 Vd.4S, Vn.8H
+#define FCVTL_S(d, n) WORD $(0x0E217800 | ((n)<<5) | (d))
+#define FCVTL2_S(d, n) WORD $(0x4E217800 | ((n)<<5) | (d))
+// ZIP1/ZIP2 Vd.8H, Vn.8H, Vm.8H
+#define ZIP1_H(d, n, m) WORD $(0x4E403800 | ((m)<<16) | ((n)<<5) | (d))
+#define ZIP2_H(d, n, m) WORD $(0x4E407800 | ((m)<<16) | ((n)<<5) | (d))
+
+// func absMaxNEON(x *float32, n int) float32
+// n is a multiple of 16. FMAX propagates NaNs, so NaN lanes are zeroed
+// first (FCMEQ v,v is false only for NaN); the generic `a > mx` skips them,
+// and since |x| >= 0 a zero in their place changes nothing.
+TEXT ·absMaxNEON(SB), NOSPLIT, $0-20
+	MOVD x+0(FP), R0
+	MOVD n+8(FP), R1
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	LSR  $4, R1, R1
+	CBZ  R1, amax_done
+
+amax_loop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	FABS_S(0, 0)
+	FABS_S(1, 1)
+	FABS_S(2, 2)
+	FABS_S(3, 3)
+	FCMEQ_S(4, 0, 0)
+	FCMEQ_S(5, 1, 1)
+	FCMEQ_S(6, 2, 2)
+	FCMEQ_S(7, 3, 3)
+	VAND   V4.B16, V0.B16, V0.B16
+	VAND   V5.B16, V1.B16, V1.B16
+	VAND   V6.B16, V2.B16, V2.B16
+	VAND   V7.B16, V3.B16, V3.B16
+	FMAX_S(16, 16, 0)
+	FMAX_S(17, 17, 1)
+	FMAX_S(18, 18, 2)
+	FMAX_S(19, 19, 3)
+	SUBS   $1, R1, R1
+	BNE    amax_loop
+
+amax_done:
+	FMAX_S(16, 16, 17)
+	FMAX_S(18, 18, 19)
+	FMAX_S(16, 16, 18)
+	FMAXV_S(0, 16)
+	FMOVS F0, ret+16(FP)
+	RET
+
+// func quantizeNEON(q *int8, x *float32, n int, s float32) int32
+// n is a multiple of 16. v*s in single precision (FMUL, as the generic
+// v*s), FCVTNS rounds half to even, and the two saturating narrows clamp to
+// [-128, 127] and keep the order. The sum is taken from the int8 results.
+TEXT ·quantizeNEON(SB), NOSPLIT, $0-36
+	MOVD  q+0(FP), R0
+	MOVD  x+8(FP), R1
+	MOVD  n+16(FP), R2
+	FMOVS s+24(FP), F31
+	VDUP  V31.S[0], V31.S4
+	VEOR  V20.B16, V20.B16, V20.B16
+	LSR   $4, R2, R2
+	CBZ   R2, quant_done
+
+quant_loop:
+	VLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]
+	FMUL_S(0, 0, 31)
+	FMUL_S(1, 1, 31)
+	FMUL_S(2, 2, 31)
+	FMUL_S(3, 3, 31)
+	FCVTNS_S(0, 0)
+	FCVTNS_S(1, 1)
+	FCVTNS_S(2, 2)
+	FCVTNS_S(3, 3)
+	SQXTN_H(4, 0)
+	SQXTN2_H(4, 1)
+	SQXTN_H(5, 2)
+	SQXTN2_H(5, 3)
+	SQXTN_B(6, 4)
+	SQXTN2_B(6, 5)
+	VST1.P [V6.B16], 16(R0)
+	SADDLP_H_B(7, 6)
+	SADALP_S_H(20, 7)
+	SUBS   $1, R2, R2
+	BNE    quant_loop
+
+quant_done:
+	VADDV V20.S4, V20
+	VMOV  V20.S[0], R3
+	MOVW  R3, ret+32(FP)
+	RET
+
+// func f16ToF32NEON(dst *float32, src *uint16, n int)
+// n is a multiple of 8.
+TEXT ·f16ToF32NEON(SB), NOSPLIT, $0-24
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD n+16(FP), R2
+	LSR  $3, R2, R2
+	CBZ  R2, cvt_done
+
+cvt_loop:
+	VLD1.P 16(R1), [V0.H8]
+	FCVTL_S(1, 0)
+	FCVTL2_S(2, 0)
+	VST1.P [V1.S4, V2.S4], 32(R0)
+	SUBS   $1, R2, R2
+	BNE    cvt_loop
+
+cvt_done:
+	RET
+
+// func dotF16NEON(row *uint16, x *float32, n int) float32
+// n is a multiple of 16. Four chains over consecutive groups of four;
+// GemvF16 calls this per row, so rows and DotF16 agree bit for bit.
+TEXT ·dotF16NEON(SB), NOSPLIT, $0-28
+	MOVD row+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD n+16(FP), R2
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	LSR  $4, R2, R2
+	CBZ  R2, df16_done
+
+df16_loop:
+	VLD1.P 32(R0), [V0.H8, V1.H8]
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FCVTL_S(2, 0)
+	FCVTL2_S(3, 0)
+	FMLA_S(16, 2, 4)
+	FMLA_S(17, 3, 5)
+	FCVTL_S(2, 1)
+	FCVTL2_S(3, 1)
+	FMLA_S(18, 2, 6)
+	FMLA_S(19, 3, 7)
+	SUBS   $1, R2, R2
+	BNE    df16_loop
+
+df16_done:
+	FADD_S(16, 16, 17)
+	FADD_S(18, 18, 19)
+	FADD_S(16, 16, 18)
+	FADDP_S(16, 16, 16)
+	FADDP_SCALAR(0, 16)
+	FMOVS F0, ret+24(FP)
+	RET
+
+// func dotBF16NEON(row *uint16, x *float32, n int) float32
+// n is a multiple of 16. Interleaving a zero half below each bf16 value
+// (ZIP with V31 = 0) is the shift left by 16 that widens it.
+TEXT ·dotBF16NEON(SB), NOSPLIT, $0-28
+	MOVD row+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD n+16(FP), R2
+	VEOR V31.B16, V31.B16, V31.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	LSR  $4, R2, R2
+	CBZ  R2, dbf_done
+
+dbf_loop:
+	VLD1.P 32(R0), [V0.H8, V1.H8]
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	ZIP1_H(2, 31, 0)
+	ZIP2_H(3, 31, 0)
+	FMLA_S(16, 2, 4)
+	FMLA_S(17, 3, 5)
+	ZIP1_H(2, 31, 1)
+	ZIP2_H(3, 31, 1)
+	FMLA_S(18, 2, 6)
+	FMLA_S(19, 3, 7)
+	SUBS   $1, R2, R2
+	BNE    dbf_loop
+
+dbf_done:
+	FADD_S(16, 16, 17)
+	FADD_S(18, 18, 19)
+	FADD_S(16, 16, 18)
+	FADDP_S(16, 16, 16)
+	FADDP_SCALAR(0, 16)
+	FMOVS F0, ret+24(FP)
+	RET
+
+// func dotF32NEON(a, b *float32, n int) float32
+// n is a multiple of 16.
+TEXT ·dotF32NEON(SB), NOSPLIT, $0-28
+	MOVD a+0(FP), R0
+	MOVD b+8(FP), R1
+	MOVD n+16(FP), R2
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	LSR  $4, R2, R2
+	CBZ  R2, df32_done
+
+df32_loop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FMLA_S(16, 0, 4)
+	FMLA_S(17, 1, 5)
+	FMLA_S(18, 2, 6)
+	FMLA_S(19, 3, 7)
+	SUBS   $1, R2, R2
+	BNE    df32_loop
+
+df32_done:
+	FADD_S(16, 16, 17)
+	FADD_S(18, 18, 19)
+	FADD_S(16, 16, 18)
+	FADDP_S(16, 16, 16)
+	FADDP_SCALAR(0, 16)
+	FMOVS F0, ret+24(FP)
+	RET

@@ -1,0 +1,185 @@
+//go:build !noasm
+
+package kernels
+
+// Go halves of the AVX2 kernels: bounds checks (the assembly trusts its
+// pointers and counts, so every wrapper first indexes the last element it
+// will touch, panicking where the generic code would), tails shorter than
+// one vector step, and tiling.
+
+//go:noescape
+func dotI2SAVX2(w *byte, x *int8, nb int) int32
+
+//go:noescape
+func gemvI2S4AVX2(dst *float32, w *byte, stride, quads int, x *int8, nb int, sum, scale, wscale float32)
+
+//go:noescape
+func gemmI2S4x3AVX2(dst *float32, ldd int, w *byte, stride, quads int, x *int8, ldx, nb int, post *[6]float32, wscale float32)
+
+//go:noescape
+func absMaxAVX2(x *float32, n int) float32
+
+//go:noescape
+func quantizeAVX2(q *int8, x *float32, n int, s float32) int32
+
+//go:noescape
+func f16ToF32AVX2(dst *float32, src *uint16, n int)
+
+//go:noescape
+func dotF16AVX2(row *uint16, x *float32, n int) float32
+
+//go:noescape
+func gemvF16x4AVX2(dst *float32, rows *uint16, k, quads int, x *float32, n int)
+
+//go:noescape
+func dotBF16AVX2(row *uint16, x *float32, n int) float32
+
+//go:noescape
+func dotF32AVX2(a, b *float32, n int) float32
+
+func dotI2SAVX2Go(w []byte, x []int8) int32 {
+	nb := len(x) / BlockWeights
+	if nb == 0 {
+		return 0
+	}
+	_ = w[nb*BlockBytes-1]
+	return dotI2SAVX2(&w[0], &x[0], nb)
+}
+
+// gemmBlockBytes is how many weight bytes one row block of the prefill
+// path covers. The block is swept once per group of three activation rows,
+// so it should stay in L2 (and mostly L1) between sweeps while the
+// activations stream past it.
+const gemmBlockBytes = 48 << 10
+
+func gemmI2SAVX2Go(dst []float32, ldd int, w []byte, stride, rows int, x []int8, ldx, n int, sums []int32, scales []float32, wscale float32) {
+	nb := stride / BlockBytes
+	if rows <= 0 || n <= 0 || nb == 0 {
+		gemmI2SGeneric(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale)
+		return
+	}
+	kp := stride * 4
+	_ = w[rows*stride-1]
+	_ = x[(n-1)*ldx+kp-1]
+	_ = dst[(n-1)*ldd+rows-1]
+	_ = sums[n-1]
+	_ = scales[n-1]
+
+	rows4 := rows &^ 3
+	block := rows4
+	if n > 1 {
+		block = max(4, gemmBlockBytes/stride&^3)
+	}
+	for r0 := 0; r0 < rows4; r0 += block {
+		quads := min(block, rows4-r0) / 4
+		i := 0
+		for ; i+3 <= n; i += 3 {
+			post := [6]float32{
+				float32(sums[i]), float32(sums[i+1]), float32(sums[i+2]),
+				scales[i], scales[i+1], scales[i+2],
+			}
+			gemmI2S4x3AVX2(&dst[i*ldd+r0], ldd, &w[r0*stride], stride, quads, &x[i*ldx], ldx, nb, &post, wscale)
+		}
+		for ; i < n; i++ {
+			gemvI2S4AVX2(&dst[i*ldd+r0], &w[r0*stride], stride, quads, &x[i*ldx], nb, float32(sums[i]), scales[i], wscale)
+		}
+	}
+	for r := rows4; r < rows; r++ {
+		for i := 0; i < n; i++ {
+			acc := dotI2SAVX2(&w[r*stride], &x[i*ldx], nb)
+			dst[i*ldd+r] = (float32(acc) - float32(sums[i])) / scales[i] * wscale
+		}
+	}
+}
+
+func quantizeRowAVX2Go(q []int8, x []float32) (float32, int32) {
+	n := len(x)
+	_ = q[:n]
+	v := n &^ 31
+	var mx float32
+	if v > 0 {
+		mx = absMaxAVX2(&x[0], v)
+	}
+	s := quantScale(absMaxGeneric(mx, x[v:]))
+	var sum int32
+	if v > 0 {
+		sum = quantizeAVX2(&q[0], &x[0], v, s)
+	}
+	sum += quantizeGeneric(q[v:n], x[v:], s)
+	clear(q[n:])
+	return s, sum
+}
+
+func f16RowToF32AVX2Go(dst []float32, src []uint16) {
+	n := len(src)
+	_ = dst[:n]
+	v := n &^ 7
+	if v > 0 {
+		f16ToF32AVX2(&dst[0], &src[0], v)
+	}
+	for i := v; i < n; i++ {
+		dst[i] = F16ToF32(src[i])
+	}
+}
+
+func dotF16AVX2Go(row []uint16, x []float32) float32 {
+	n := len(row)
+	_ = x[:n]
+	v := n &^ 15
+	var acc float32
+	if v > 0 {
+		acc = dotF16AVX2(&row[0], &x[0], v)
+	}
+	return dotF16Tail(acc, row[v:], x[v:n])
+}
+
+func gemvF16AVX2Go(dst []float32, rows []uint16, k int, x []float32) {
+	r := len(dst)
+	if r == 0 || k <= 0 {
+		clear(dst)
+		return
+	}
+	_ = rows[r*k-1]
+	_ = x[:k]
+	v := k &^ 15
+	quads := r / 4
+	if quads > 0 && v > 0 {
+		gemvF16x4AVX2(&dst[0], &rows[0], k, quads, &x[0], v)
+		for i := 0; i < quads*4; i++ {
+			dst[i] = dotF16Tail(dst[i], rows[i*k+v:(i+1)*k], x[v:k])
+		}
+	} else {
+		quads = 0
+	}
+	for i := quads * 4; i < r; i++ {
+		dst[i] = dotF16AVX2Go(rows[i*k:(i+1)*k], x)
+	}
+}
+
+func dotBF16AVX2Go(row []uint16, x []float32) float32 {
+	n := len(row)
+	_ = x[:n]
+	v := n &^ 31
+	var acc float32
+	if v > 0 {
+		acc = dotBF16AVX2(&row[0], &x[0], v)
+	}
+	for i := v; i < n; i++ {
+		acc += BF16ToF32(row[i]) * x[i]
+	}
+	return acc
+}
+
+func dotF32AVX2Go(a, b []float32) float32 {
+	n := len(a)
+	_ = b[:n]
+	v := n &^ 31
+	var acc float32
+	if v > 0 {
+		acc = dotF32AVX2(&a[0], &b[0], v)
+	}
+	for i := v; i < n; i++ {
+		acc += a[i] * b[i]
+	}
+	return acc
+}

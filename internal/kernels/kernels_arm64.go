@@ -1,0 +1,193 @@
+//go:build !noasm
+
+package kernels
+
+// Go halves of the NEON kernels: bounds checks (the assembly trusts its
+// pointers and counts), tails shorter than one vector step, and tiling.
+
+//go:noescape
+func dotI2SSDOT(w *byte, x *int8, nb int) int32
+
+//go:noescape
+func dotI2SNEON(w *byte, x *int8, nb int) int32
+
+//go:noescape
+func i2sTile4x4SDOT(w *byte, stride int, x *int8, ldx, nb int, out *[16]int32)
+
+//go:noescape
+func absMaxNEON(x *float32, n int) float32
+
+//go:noescape
+func quantizeNEON(q *int8, x *float32, n int, s float32) int32
+
+//go:noescape
+func f16ToF32NEON(dst *float32, src *uint16, n int)
+
+//go:noescape
+func dotF16NEON(row *uint16, x *float32, n int) float32
+
+//go:noescape
+func dotBF16NEON(row *uint16, x *float32, n int) float32
+
+//go:noescape
+func dotF32NEON(a, b *float32, n int) float32
+
+func dotI2SSDOTGo(w []byte, x []int8) int32 {
+	nb := len(x) / BlockWeights
+	if nb == 0 {
+		return 0
+	}
+	_ = w[nb*BlockBytes-1]
+	return dotI2SSDOT(&w[0], &x[0], nb)
+}
+
+func dotI2SNEONGo(w []byte, x []int8) int32 {
+	nb := len(x) / BlockWeights
+	if nb == 0 {
+		return 0
+	}
+	_ = w[nb*BlockBytes-1]
+	return dotI2SNEON(&w[0], &x[0], nb)
+}
+
+// gemmBlockBytes bounds the weight bytes of one row block, swept once per
+// group of four activation rows, so that it stays in L2 between sweeps.
+const gemmBlockBytes = 64 << 10
+
+// gemmI2SNEONGo is the shared driver; tile is nil without SDOT, and then
+// every output comes from dot.
+func gemmI2SNEONGo(dst []float32, ldd int, w []byte, stride, rows int, x []int8, ldx, n int, sums []int32, scales []float32, wscale float32, dot func(*byte, *int8, int) int32, tiled bool) {
+	nb := stride / BlockBytes
+	if rows <= 0 || n <= 0 || nb == 0 {
+		gemmI2SGeneric(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale)
+		return
+	}
+	kp := stride * 4
+	_ = w[rows*stride-1]
+	_ = x[(n-1)*ldx+kp-1]
+	_ = dst[(n-1)*ldd+rows-1]
+	_ = sums[n-1]
+	_ = scales[n-1]
+
+	out := func(i, r int, acc int32) {
+		dst[i*ldd+r] = (float32(acc) - float32(sums[i])) / scales[i] * wscale
+	}
+	rows4, n4 := rows, 0
+	if tiled {
+		rows4, n4 = rows&^3, n&^3
+	}
+	if n4 > 0 {
+		block := max(4, gemmBlockBytes/stride&^3)
+		var acc [16]int32
+		for r0 := 0; r0 < rows4; r0 += block {
+			r1 := min(r0+block, rows4)
+			for i := 0; i < n4; i += 4 {
+				for r := r0; r < r1; r += 4 {
+					i2sTile4x4SDOT(&w[r*stride], stride, &x[i*ldx], ldx, nb, &acc)
+					for a := 0; a < 4; a++ {
+						for b := 0; b < 4; b++ {
+							out(i+a, r+b, acc[4*a+b])
+						}
+					}
+				}
+			}
+		}
+	}
+	// What the tiles left: activation rows past n4 for the tiled rows, and
+	// every activation for the rows past rows4.
+	for r := 0; r < rows; r++ {
+		i0 := n4
+		if r >= rows4 {
+			i0 = 0
+		}
+		for i := i0; i < n; i++ {
+			out(i, r, dot(&w[r*stride], &x[i*ldx], nb))
+		}
+	}
+}
+
+func gemmI2SSDOTGo(dst []float32, ldd int, w []byte, stride, rows int, x []int8, ldx, n int, sums []int32, scales []float32, wscale float32) {
+	gemmI2SNEONGo(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale, dotI2SSDOT, true)
+}
+
+func gemmI2SNoDotGo(dst []float32, ldd int, w []byte, stride, rows int, x []int8, ldx, n int, sums []int32, scales []float32, wscale float32) {
+	gemmI2SNEONGo(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale, dotI2SNEON, false)
+}
+
+func quantizeRowNEONGo(q []int8, x []float32) (float32, int32) {
+	n := len(x)
+	_ = q[:n]
+	v := n &^ 15
+	var mx float32
+	if v > 0 {
+		mx = absMaxNEON(&x[0], v)
+	}
+	s := quantScale(absMaxGeneric(mx, x[v:]))
+	var sum int32
+	if v > 0 {
+		sum = quantizeNEON(&q[0], &x[0], v, s)
+	}
+	sum += quantizeGeneric(q[v:n], x[v:], s)
+	clear(q[n:])
+	return s, sum
+}
+
+func f16RowToF32NEONGo(dst []float32, src []uint16) {
+	n := len(src)
+	_ = dst[:n]
+	v := n &^ 7
+	if v > 0 {
+		f16ToF32NEON(&dst[0], &src[0], v)
+	}
+	for i := v; i < n; i++ {
+		dst[i] = F16ToF32(src[i])
+	}
+}
+
+func dotF16NEONGo(row []uint16, x []float32) float32 {
+	n := len(row)
+	_ = x[:n]
+	v := n &^ 15
+	var acc float32
+	if v > 0 {
+		acc = dotF16NEON(&row[0], &x[0], v)
+	}
+	return dotF16Tail(acc, row[v:], x[v:n])
+}
+
+// gemvF16NEONGo runs the rows one by one: NEON has no F16C-style memory
+// operands to share, and per-row calls keep each row bit-identical to DotF16.
+func gemvF16NEONGo(dst []float32, rows []uint16, k int, x []float32) {
+	_ = rows[:len(dst)*k]
+	for r := range dst {
+		dst[r] = dotF16NEONGo(rows[r*k:(r+1)*k], x)
+	}
+}
+
+func dotBF16NEONGo(row []uint16, x []float32) float32 {
+	n := len(row)
+	_ = x[:n]
+	v := n &^ 15
+	var acc float32
+	if v > 0 {
+		acc = dotBF16NEON(&row[0], &x[0], v)
+	}
+	for i := v; i < n; i++ {
+		acc += BF16ToF32(row[i]) * x[i]
+	}
+	return acc
+}
+
+func dotF32NEONGo(a, b []float32) float32 {
+	n := len(a)
+	_ = b[:n]
+	v := n &^ 15
+	var acc float32
+	if v > 0 {
+		acc = dotF32NEON(&a[0], &b[0], v)
+	}
+	for i := v; i < n; i++ {
+		acc += a[i] * b[i]
+	}
+	return acc
+}

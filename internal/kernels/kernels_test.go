@@ -1,0 +1,455 @@
+package kernels
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+var levelFlag = flag.String("kernels.level", "", "test and benchmark only this level (generic, avx2, neon, ...); default: every available level")
+
+// variant is one set of kernels to check: a level, plus for NEON whether
+// the dot-product instructions are switched off.
+type variant struct {
+	level Level
+	noDot bool
+}
+
+func (v variant) String() string {
+	if v.noDot {
+		return v.level.String() + "-nodot"
+	}
+	return v.level.String()
+}
+
+func variants(tb testing.TB) []variant {
+	var out []variant
+	for _, l := range Available() {
+		if *levelFlag != "" && l.String() != *levelFlag {
+			continue
+		}
+		out = append(out, variant{level: l})
+		if l == NEON && dotProdAvailable() {
+			out = append(out, variant{level: l, noDot: true})
+		}
+	}
+	if len(out) == 0 {
+		tb.Fatalf("-kernels.level=%s is not available here (have %v)", *levelFlag, Available())
+	}
+	return out
+}
+
+func (v variant) set() {
+	disableDotProd = v.noDot
+	SetLevel(v.level)
+}
+
+// forEachVariant runs f once per kernel variant this CPU can run and
+// restores the detected level afterwards.
+func forEachVariant(t *testing.T, f func(t *testing.T)) {
+	defer func() {
+		disableDotProd = false
+		SetLevel(Detected())
+	}()
+	for _, v := range variants(t) {
+		v.set()
+		if Current() != v.level {
+			t.Fatalf("SetLevel(%v) gave %v", v.level, Current())
+		}
+		t.Run(v.String(), f)
+	}
+}
+
+func TestLevels(t *testing.T) {
+	defer SetLevel(Detected())
+	av := Available()
+	if av[0] != Generic {
+		t.Fatalf("Available()[0] = %v", av[0])
+	}
+	for _, l := range av {
+		if got := SetLevel(l); got != l {
+			t.Errorf("SetLevel(%v) = %v", l, got)
+		}
+		if p, err := ParseLevel(l.String()); err != nil || p != l {
+			t.Errorf("ParseLevel(%q) = %v, %v", l.String(), p, err)
+		}
+	}
+	if got := SetLevel(Generic); got != Generic {
+		t.Errorf("SetLevel(Generic) = %v", got)
+	}
+	t.Logf("detected %v, available %v", Detected(), av)
+}
+
+// randCodes returns rows I2_S rows of k weights (padded with code 1) with
+// codes drawn from 0..2, or any two bits when wild is set (code 3 is not
+// produced by converters, but the kernels must still match the reference).
+func randCodes(r *rand.Rand, rows, k int, wild bool) []byte {
+	kp := PaddedK(k)
+	codes := make([]byte, kp)
+	w := make([]byte, rows*kp/4)
+	for row := 0; row < rows; row++ {
+		for j := range codes {
+			switch {
+			case j >= k:
+				codes[j] = 1
+			case wild:
+				codes[j] = byte(r.IntN(4))
+			default:
+				codes[j] = byte(r.IntN(3))
+			}
+		}
+		packRow(w[row*kp/4:(row+1)*kp/4], codes)
+	}
+	return w
+}
+
+// packRow packs codes (a multiple of 128) into the layout of doc.go.
+func packRow(dst, codes []byte) {
+	for b := 0; b < len(codes)/BlockWeights; b++ {
+		c := codes[b*BlockWeights:]
+		for p := 0; p < BlockBytes; p++ {
+			dst[b*BlockBytes+p] = c[p]<<6 | c[32+p]<<4 | c[64+p]<<2 | c[96+p]
+		}
+	}
+}
+
+func randInt8(r *rand.Rand, n int) []int8 {
+	x := make([]int8, n)
+	for i := range x {
+		x[i] = int8(r.IntN(256) - 128)
+	}
+	return x
+}
+
+func fill[T any](n int, v T) []T {
+	s := make([]T, n)
+	for i := range s {
+		s[i] = v
+	}
+	return s
+}
+
+var testKs = []int{128, 256, 704, 1024, 1152, 2048, 2176, 2560, 6912}
+
+func TestDotI2S(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	type tc struct {
+		name string
+		w    []byte
+		x    []int8
+	}
+	var cases []tc
+	for _, k := range testKs {
+		kp := PaddedK(k)
+		cases = append(cases,
+			tc{fmt.Sprintf("rand%d", k), randCodes(r, 1, k, false), randInt8(r, kp)},
+			tc{fmt.Sprintf("wild%d", k), randCodes(r, 1, k, true), randInt8(r, kp)},
+			// The extremes: every product at its largest magnitude, which
+			// is where int16 accumulation would wrap or saturate.
+			tc{fmt.Sprintf("max%d", k), fill(kp/4, byte(0xaa)), fill(kp, int8(127))},
+			tc{fmt.Sprintf("min%d", k), fill(kp/4, byte(0xaa)), fill(kp, int8(-128))},
+			tc{fmt.Sprintf("code3max%d", k), fill(kp/4, byte(0xff)), fill(kp, int8(127))},
+			tc{fmt.Sprintf("code3min%d", k), fill(kp/4, byte(0xff)), fill(kp, int8(-128))},
+			tc{fmt.Sprintf("zero%d", k), fill(kp/4, byte(0)), fill(kp, int8(-128))},
+		)
+	}
+	// Unaligned slices.
+	w := randCodes(r, 1, 2561, false)
+	x := randInt8(r, PaddedK(2561)+1)
+	cases = append(cases, tc{"unaligned", append([]byte{7}, w...)[1:], x[1:]})
+	cases = append(cases, tc{"empty", nil, nil})
+
+	forEachVariant(t, func(t *testing.T) {
+		for _, c := range cases {
+			want := dotI2SGeneric(c.w, c.x)
+			if got := DotI2S(c.w, c.x); got != want {
+				t.Errorf("%s: DotI2S = %d, want %d", c.name, got, want)
+			}
+		}
+	})
+}
+
+func TestGemmI2S(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	type shape struct{ rows, k int }
+	shapes := []shape{
+		{1, 128}, {1, 2560}, {3, 256}, {4, 704}, {5, 2560}, {7, 128},
+		{13, 1152}, {64, 2560}, {67, 704}, {9, 6912}, {200, 2560}, {130, 6912},
+	}
+	for _, s := range shapes {
+		for _, n := range []int{1, 2, 3, 4, 5, 8} {
+			kp := PaddedK(s.k)
+			stride := kp / 4
+			w := randCodes(r, s.rows, s.k, n == 4)
+			// Rows apart by more than their length, and outputs with a
+			// gap that must stay untouched.
+			ldx := kp + 32
+			ldd := s.rows + 3
+			x := make([]int8, n*ldx)
+			sums := make([]int32, n)
+			scales := make([]float32, n)
+			for i := 0; i < n; i++ {
+				xi := x[i*ldx : i*ldx+kp]
+				for j := range xi {
+					xi[j] = int8(r.IntN(256) - 128)
+				}
+				if i == 1 {
+					copy(xi, fill(kp, int8(-128)))
+				}
+				for _, v := range xi {
+					sums[i] += int32(v)
+				}
+				scales[i] = 0.5 + r.Float32()*100
+			}
+			wscale := 0.01 + r.Float32()
+			want := fill(n*ldd, float32(-7))
+			gemmI2SGeneric(want, ldd, w, stride, s.rows, x, ldx, n, sums, scales, wscale)
+			t.Run(fmt.Sprintf("%dx%d_n%d", s.rows, s.k, n), func(t *testing.T) {
+				forEachVariant(t, func(t *testing.T) {
+					got := fill(n*ldd, float32(-7))
+					GemmI2S(got, ldd, w, stride, s.rows, x, ldx, n, sums, scales, wscale)
+					for j := range want {
+						if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+							t.Fatalf("dst[%d] (act %d, row %d) = %v, want %v", j, j/ldd, j%ldd, got[j], want[j])
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+func TestQuantizeRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var cases [][]float32
+	for _, n := range []int{0, 1, 7, 31, 32, 33, 64, 100, 128, 704, 2560, 6912} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64()) * 3
+		}
+		cases = append(cases, x)
+	}
+	// Ties: with max|x| = 127 the scale is 1 and every x·s is an exact
+	// half, which must round to even.
+	ties := make([]float32, 96)
+	for i := range ties {
+		ties[i] = float32(i-48) + 0.5
+	}
+	ties[5] = 127
+	cases = append(cases, ties)
+	// Below the 1e-5 floor, at it, all zero, huge and subnormal values.
+	small := make([]float32, 70)
+	for i := range small {
+		small[i] = float32(i-35) * 2.5e-7
+	}
+	cases = append(cases, small, fill(40, float32(1e-5)), fill(65, float32(-1e-5)), make([]float32, 33))
+	huge := make([]float32, 64)
+	for i := range huge {
+		huge[i] = float32(r.NormFloat64()) * 1e37
+	}
+	sub := make([]float32, 64)
+	for i := range sub {
+		sub[i] = float32(r.NormFloat64()) * 1e-40
+	}
+	cases = append(cases, huge, sub)
+	// Every value that lands near a .5 boundary after scaling.
+	near := make([]float32, 256)
+	near[0] = 3
+	for i := 1; i < len(near); i++ {
+		v := float32(i%127)*3/127 + 1.5*3/127
+		near[i] = math.Nextafter32(v, float32(r.IntN(2)*10-5))
+	}
+	cases = append(cases, near)
+
+	forEachVariant(t, func(t *testing.T) {
+		for ci, x := range cases {
+			n := len(x)
+			want := fill(PaddedK(n)+5, int8(99))
+			got := fill(PaddedK(n)+5, int8(99))
+			ws, wsum := quantizeRowGeneric(want, x)
+			gs, gsum := QuantizeRow(got, x)
+			if math.Float32bits(gs) != math.Float32bits(ws) || gsum != wsum {
+				t.Errorf("case %d (n=%d): scale, sum = %v, %d; want %v, %d", ci, n, gs, gsum, ws, wsum)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("case %d (n=%d): q[%d] = %d, want %d (x=%v)", ci, n, i, got[i], want[i], x[min(i, n-1)])
+					break
+				}
+			}
+		}
+	})
+}
+
+func TestF16RowToF32(t *testing.T) {
+	all := make([]uint16, 1<<16+5)
+	for i := range all {
+		all[i] = uint16(i)
+	}
+	forEachVariant(t, func(t *testing.T) {
+		for _, n := range []int{0, 1, 7, 8, 9, 17, len(all)} {
+			got := fill(n+1, float32(-1))
+			F16RowToF32(got, all[:n])
+			for i := 0; i < n; i++ {
+				want := F16ToF32(all[i])
+				if math.Float32bits(got[i]) != math.Float32bits(want) && !(isNaN32(want) && isNaN32(got[i])) {
+					t.Fatalf("n=%d: F16RowToF32(%#04x) = %#08x, want %#08x", n, all[i], math.Float32bits(got[i]), math.Float32bits(want))
+				}
+			}
+			if got[n] != -1 {
+				t.Fatalf("n=%d: wrote past the end", n)
+			}
+		}
+	})
+}
+
+func isNaN32(f float32) bool { return f != f }
+
+// Float kernels may sum in any order. Each result must lie within the
+// worst-case bound of recursive summation, len·2⁻²⁴·Σ|aᵢbᵢ| (plus the
+// bf16/f16 inputs are exact in float32), of the exact sum; the generic loop
+// obeys the same bound, so asm and generic differ by at most twice it.
+func floatTol(n int, absSum float64) float64 {
+	return float64(n+1) * 0x1p-24 * absSum
+}
+
+var floatLens = []int{0, 1, 7, 15, 16, 17, 31, 32, 33, 100, 128, 704, 2560, 6912}
+
+func randF32(r *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	return x
+}
+
+func randHalf(r *rand.Rand, n int, conv func(float32) uint16) []uint16 {
+	h := make([]uint16, n)
+	for i := range h {
+		h[i] = conv(float32(r.NormFloat64() * 0.1))
+	}
+	return h
+}
+
+type floatDot struct {
+	name string
+	run  func(a, b []float32, ha []uint16) float32
+	conv func(float32) uint16
+	wide func(uint16) float32
+}
+
+var floatDots = []floatDot{
+	{"DotF16", func(_, b []float32, ha []uint16) float32 { return DotF16(ha, b) }, F32ToF16, F16ToF32},
+	{"DotBF16", func(_, b []float32, ha []uint16) float32 { return DotBF16(ha, b) }, F32ToBF16, BF16ToF32},
+	{"DotF32", func(a, b []float32, _ []uint16) float32 { return DotF32(a, b) }, nil, nil},
+}
+
+func TestFloatDots(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	forEachVariant(t, func(t *testing.T) {
+		for _, fd := range floatDots {
+			for _, n := range floatLens {
+				a, b := randF32(r, n), randF32(r, n)
+				var ha []uint16
+				if fd.conv != nil {
+					ha = randHalf(r, n, fd.conv)
+					for i := range a {
+						a[i] = fd.wide(ha[i])
+					}
+				}
+				var exact, abs float64
+				for i := range a {
+					p := float64(a[i]) * float64(b[i])
+					exact += p
+					abs += math.Abs(p)
+				}
+				got := float64(fd.run(a, b, ha))
+				if d := math.Abs(got - exact); d > floatTol(n, abs) {
+					t.Errorf("%s n=%d: got %v, exact %v (diff %g > tol %g)", fd.name, n, got, exact, d, floatTol(n, abs))
+				}
+			}
+		}
+	})
+}
+
+func TestGemvF16(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, rows := range []int{1, 3, 4, 5, 8, 9, 67} {
+		for _, k := range []int{1, 15, 16, 17, 40, 2560} {
+			m := randHalf(r, rows*k, F32ToF16)
+			x := randF32(r, k)
+			t.Run(fmt.Sprintf("%dx%d", rows, k), func(t *testing.T) { testGemvF16(t, rows, k, m, x) })
+		}
+	}
+}
+
+func testGemvF16(t *testing.T, rows, k int, m []uint16, x []float32) {
+	forEachVariant(t, func(t *testing.T) {
+		dst := fill(rows+1, float32(-3))
+		GemvF16(dst[:rows], m, k, x)
+		if dst[rows] != -3 {
+			t.Fatalf("%dx%d: wrote past the end", rows, k)
+		}
+		for i := 0; i < rows; i++ {
+			row := m[i*k : (i+1)*k]
+			// The same level's DotF16 must agree bit for bit, so
+			// a row's value never depends on how rows are split.
+			if d := DotF16(row, x); math.Float32bits(d) != math.Float32bits(dst[i]) {
+				t.Fatalf("%dx%d row %d: GemvF16 %v != DotF16 %v", rows, k, i, dst[i], d)
+			}
+			var exact, abs float64
+			for j, h := range row {
+				p := float64(F16ToF32(h)) * float64(x[j])
+				exact += p
+				abs += math.Abs(p)
+			}
+			if d := math.Abs(float64(dst[i]) - exact); d > floatTol(k, abs) {
+				t.Fatalf("%dx%d row %d: %v, exact %v", rows, k, i, dst[i], exact)
+			}
+		}
+		// Splitting the rows differently gives the same bits.
+		for lo := 0; lo < rows; lo += 3 {
+			hi := min(lo+3, rows)
+			part := make([]float32, hi-lo)
+			GemvF16(part, m[lo*k:], k, x)
+			for i := range part {
+				if math.Float32bits(part[i]) != math.Float32bits(dst[lo+i]) {
+					t.Fatalf("%dx%d row %d: split result %v != %v", rows, k, lo+i, part[i], dst[lo+i])
+				}
+			}
+		}
+	})
+}
+
+// The assembly trusts its pointers, so the wrappers must refuse slices that
+// are too short, as the generic code does by indexing.
+func TestShortSlicesPanic(t *testing.T) {
+	w := make([]byte, 2*32)
+	x := make([]int8, 2*128)
+	calls := map[string]func(){
+		"DotI2S":    func() { DotI2S(w[:40:40], x) },
+		"GemmI2S/w": func() { GemmI2S(make([]float32, 4), 2, w, 32, 3, x[:128], 128, 1, []int32{0}, []float32{1}, 1) },
+		"GemmI2S/x": func() {
+			GemmI2S(make([]float32, 4), 2, w, 32, 2, x[:200:200], 128, 2, []int32{0, 0}, []float32{1, 1}, 1)
+		},
+		"GemmI2S/dst": func() { GemmI2S(make([]float32, 3), 2, w, 32, 2, x, 128, 2, []int32{0, 0}, []float32{1, 1}, 1) },
+		"QuantizeRow": func() { QuantizeRow(make([]int8, 40), make([]float32, 64)) },
+		"DotF16":      func() { DotF16(make([]uint16, 64), make([]float32, 40)) },
+		"GemvF16":     func() { GemvF16(make([]float32, 4), make([]uint16, 4*64-1), 64, make([]float32, 64)) },
+		"DotF32":      func() { DotF32(make([]float32, 64), make([]float32, 40)) },
+	}
+	forEachVariant(t, func(t *testing.T) {
+		for name, f := range calls {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("%s: no panic", name)
+					}
+				}()
+				f()
+			}()
+		}
+	})
+}
