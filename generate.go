@@ -54,6 +54,11 @@ type GenerateOptions struct {
 	// Session keeps the KV cache between calls (a chat): a prompt that
 	// extends the previous one only computes the new tokens.
 	Session *Session
+
+	// Beams > 1 decodes by beam search with that many hypotheses: the most
+	// likely continuation as a whole, deterministic, returned in one piece.
+	// The sampling fields are ignored then.
+	Beams int
 }
 
 func (o *GenerateOptions) params() sample.Params {
@@ -84,6 +89,12 @@ func (o *GenerateOptions) params() sample.Params {
 func (o *GenerateOptions) Validate() error {
 	if o.MaxTokens < 0 {
 		return fmt.Errorf("max_tokens must be >= 0, got %d", o.MaxTokens)
+	}
+	if o.Beams < 0 || o.Beams > 64 {
+		return fmt.Errorf("beams must be in [0, 64], got %d", o.Beams)
+	}
+	if o.Beams > 1 && o.Session != nil {
+		return errBeamsWithSession
 	}
 	if o.TopLogprobs < 0 || o.TopLogprobs > 20 {
 		return fmt.Errorf("top_logprobs must be in [0, 20], got %d", o.TopLogprobs)
@@ -219,6 +230,10 @@ func (m *Model) stream(ctx context.Context, st *state, ids []int32, o GenerateOp
 	stops := slices.Clone(o.StopTokens)
 	if !o.IgnoreEOS {
 		stops = append(stops, st.stops...)
+	}
+	if o.Beams > 1 {
+		m.beamSearch(ctx, st, ids, o, stops, yield)
+		return
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -78,6 +78,7 @@ type sampleFlags struct {
 	seed                         int64
 	stop                         []string
 	ignoreEOS                    bool
+	beams                        int
 }
 
 func (s *sampleFlags) register(fs *pflag.FlagSet, defaultN int) {
@@ -94,6 +95,7 @@ func (s *sampleFlags) register(fs *pflag.FlagSet, defaultN int) {
 	fs.Int64Var(&s.seed, "seed", -1, "random seed (-1: random)")
 	fs.StringArrayVar(&s.stop, "stop", nil, "stop string (repeatable)")
 	fs.BoolVar(&s.ignoreEOS, "ignore-eos", false, "keep generating past end-of-sequence tokens")
+	fs.IntVar(&s.beams, "beams", 0, "beam search with N hypotheses (deterministic; replaces sampling)")
 }
 
 // options turns the flags into GenerateOptions, naming the flag on error.
@@ -102,6 +104,7 @@ func (s *sampleFlags) options() (bitnet.GenerateOptions, error) {
 		MaxTokens: s.maxTokens, Temperature: s.temperature, TopK: s.topK, TopP: s.topP, MinP: s.minP,
 		TypicalP: s.typicalP, RepeatPenalty: s.repeatPenalty, RepeatLastN: s.repeatLastN,
 		FrequencyPenalty: s.freqPenalty, PresencePenalty: s.presencePenalty, Stop: s.stop, IgnoreEOS: s.ignoreEOS,
+		Beams: s.beams,
 	}
 	switch {
 	case s.maxTokens < 0:
@@ -124,6 +127,8 @@ func (s *sampleFlags) options() (bitnet.GenerateOptions, error) {
 		return o, usagef("--frequency-penalty must be in [-2, 2], got %v", s.freqPenalty)
 	case !(s.presencePenalty >= -2 && s.presencePenalty <= 2):
 		return o, usagef("--presence-penalty must be in [-2, 2], got %v", s.presencePenalty)
+	case s.beams < 0 || s.beams > 64:
+		return o, usagef("--beams must be in [0, 64], got %d", s.beams)
 	case s.seed < -1:
 		return o, usagef("--seed must be >= -1, got %d", s.seed)
 	}
