@@ -117,6 +117,18 @@ func (d *Dense) Dot(r int, x []float32, scratch []float32) float32 {
 	return kernels.DotF32(scratch[:d.Cols], x)
 }
 
+// Gemv writes row r · x into dst[r-lo] for every row r in [lo, hi).
+// scratch must hold Cols floats for the block-quantised types.
+func (d *Dense) Gemv(dst []float32, lo, hi int, x []float32, scratch []float32) {
+	if d.Type == DenseF16 {
+		kernels.GemvF16(dst[:hi-lo], d.u16[lo*d.Cols:hi*d.Cols], d.Cols, x)
+		return
+	}
+	for r := lo; r < hi; r++ {
+		dst[r-lo] = d.Dot(r, x, scratch)
+	}
+}
+
 func rowQ8_0(b []byte, dst []float32) {
 	for i := 0; i < len(dst)/32; i++ {
 		blk := b[i*34 : i*34+34]

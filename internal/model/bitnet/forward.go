@@ -153,11 +153,7 @@ func (m *Model) Forward(batch []model.Input) ([][]float32, error) {
 			tmp = make([]float32, H)
 		}
 		for i := range rows {
-			h := hn[i*H : (i+1)*H]
-			dst := logits[i*c.Vocab : (i+1)*c.Vocab]
-			for v := lo; v < hi; v++ {
-				dst[v] = m.output.Dot(v, h, tmp)
-			}
+			m.output.Gemv(logits[i*c.Vocab+lo:i*c.Vocab+hi], lo, hi, hn[i*H:(i+1)*H], tmp)
 		}
 	})
 	out := make([][]float32, len(batch))
