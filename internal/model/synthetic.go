@@ -96,13 +96,25 @@ func (s *synthTensors) Dense(name string, rows, cols int) (*quant.Dense, error) 
 	var data []byte
 	switch s.embd {
 	case quant.DenseF16, quant.DenseBF16:
-		data = make([]byte, rows*cols*2)
-		for i := 0; i < len(data); i += 2 {
-			h := kernels.F32ToF16(float32(s.rng.NormFloat64() * 0.05))
+		// Draw from a table of 4096 normal values: converting hundreds of
+		// millions of fresh normals would dominate start-up.
+		var table [4096]uint16
+		for i := range table {
+			v := float32(s.rng.NormFloat64() * 0.05)
+			table[i] = kernels.F32ToF16(v)
 			if s.embd == quant.DenseBF16 {
-				h = kernels.F32ToBF16(float32(s.rng.NormFloat64() * 0.05))
+				table[i] = kernels.F32ToBF16(v)
 			}
-			data[i], data[i+1] = byte(h), byte(h>>8)
+		}
+		data = make([]byte, rows*cols*2)
+		for i := 0; i < len(data); {
+			x := s.rng.Uint64()
+			for k := 0; k < 5 && i < len(data); k++ {
+				h := table[x&4095]
+				x >>= 12
+				data[i], data[i+1] = byte(h), byte(h>>8)
+				i += 2
+			}
 		}
 	case quant.DenseQ8_0:
 		data = make([]byte, rows*cols/32*34)
