@@ -8,10 +8,10 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bitnet-go/bitnet/internal/engine"
 	"github.com/bitnet-go/bitnet/internal/sample"
+	"github.com/bitnet-go/bitnet/internal/tokenizer"
 )
 
 // GenerateOptions control one generation. The zero value decodes greedily
@@ -248,7 +248,7 @@ func (m *Model) stream(ctx context.Context, st *state, ids []int32, o GenerateOp
 		return
 	}
 	res := Result{PromptIDs: ids, PromptTokens: len(ids)}
-	dec := newTextStream(st, ids)
+	dec := newDecoder(st, ids)
 	stopper := sample.NewStopper(o.Stop)
 	var text strings.Builder
 	for ev := range ch {
@@ -260,7 +260,7 @@ func (m *Model) stream(ctx context.Context, st *state, ids []int32, o GenerateOp
 			if res.FinishReason == "" {
 				res.FinishReason = ev.Finish
 				tail := stopper.Flush()
-				tail += dec.flush()
+				tail += dec.Flush()
 				text.WriteString(tail)
 				if tail != "" && !yield(Token{Text: tail}, nil) {
 					return
@@ -278,7 +278,7 @@ func (m *Model) stream(ctx context.Context, st *state, ids []int32, o GenerateOp
 		}
 		piece := ""
 		if !slices.Contains(stops, ev.ID) {
-			piece = dec.push(ev.ID)
+			piece = dec.Add(ev.ID)
 		}
 		emit, stopped := stopper.Push(piece)
 		text.WriteString(emit)
@@ -296,66 +296,15 @@ func (m *Model) stream(ctx context.Context, st *state, ids []int32, o GenerateOp
 	}
 }
 
-// textStream turns generated ids into text pieces that are always whole
-// UTF-8 characters. It decodes with one token of context so that
-// SentencePiece's leading-space rule treats the first piece as a
-// continuation, and holds back a trailing replacement character, which
-// is how an unfinished multi-byte sequence decodes.
-type textStream struct {
-	st      *state
-	ctx     []int32
-	ctxText string
-	ids     []int32
-	sent    int // bytes of decode(ctx+ids) already returned, past ctxText
-}
-
-func newTextStream(st *state, prompt []int32) *textStream {
-	t := &textStream{st: st}
+// newDecoder returns a streaming detokenizer primed with the prompt's last
+// token, so that SentencePiece's leading-space rule treats the first
+// generated piece as a continuation. Pieces are always whole UTF-8
+// characters.
+func newDecoder(st *state, prompt []int32) *tokenizer.Streamer {
+	d := st.tok.NewStreamer()
 	if len(prompt) > 0 {
-		t.ctx = []int32{prompt[len(prompt)-1]}
-		t.ctxText = st.tok.Decode(t.ctx)
+		d.Add(prompt[len(prompt)-1])
+		d.Flush()
 	}
-	return t
-}
-
-func (t *textStream) full() string {
-	s := t.st.tok.Decode(append(slices.Clone(t.ctx), t.ids...))
-	if !strings.HasPrefix(s, t.ctxText) {
-		// The context token merged with the new text on decoding; fall
-		// back to the ids alone.
-		return t.st.tok.Decode(t.ids)
-	}
-	return s[len(t.ctxText):]
-}
-
-func (t *textStream) push(id int32) string {
-	t.ids = append(t.ids, id)
-	s := t.full()
-	end := len(s)
-	for end > t.sent {
-		r, size := utf8.DecodeLastRuneInString(s[:end])
-		if r != utf8.RuneError {
-			break
-		}
-		end -= size
-	}
-	if end <= t.sent {
-		return ""
-	}
-	out := s[t.sent:end]
-	t.sent = end
-	return strings.ToValidUTF8(out, "\uFFFD")
-}
-
-func (t *textStream) flush() string {
-	if len(t.ids) == 0 {
-		return ""
-	}
-	s := t.full()
-	if len(s) <= t.sent {
-		return ""
-	}
-	out := s[t.sent:]
-	t.sent = len(s)
-	return strings.ToValidUTF8(out, "\uFFFD")
+	return d
 }

@@ -373,6 +373,13 @@ func (c *wordCache) get(word string, out []int32) ([]int32, bool) {
 	return out, ok
 }
 
+func (c *wordCache) reset() {
+	c.mu.Lock()
+	c.index = nil
+	c.arena = c.arena[:0]
+	c.mu.Unlock()
+}
+
 func (c *wordCache) put(word string, ids []int32) {
 	c.mu.Lock()
 	if c.index == nil || len(c.index) >= maxCacheWords || len(c.arena)+len(ids) > maxCacheIDs {

@@ -30,6 +30,9 @@ type GGUFVocab struct {
 
 const ggufSource = "GGUF vocabulary"
 
+// eotNames are end-of-turn tokens llama.cpp recognises by their text.
+var eotNames = []string{"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>"}
+
 // FromGGUF builds a Tokenizer from a GGUF vocabulary, with the same results
 // as the Hugging Face tokenizer the GGUF was converted from.
 //
@@ -99,9 +102,24 @@ func FromGGUF(v GGUFVocab) (*Tokenizer, error) {
 			t.prefix = []int32{v.BOS}
 		}
 	}
-	for _, id := range []int32{v.EOS, v.EOT} {
+	eot := v.EOT
+	if !inRange(eot) {
+		// Like llama.cpp, find the end-of-turn token by its text when the
+		// file does not name it (the official 2B-4T GGUF has none).
+		for _, name := range eotNames {
+			if id, ok := t.TokenID(name); ok && t.special[id] {
+				eot = id
+				break
+			}
+		}
+	}
+	for _, id := range []int32{eot, v.EOS} {
 		if inRange(id) {
 			t.eos = append(t.eos, id)
+			if t.eosToken == "" {
+				// llama.cpp's templates end turns with EOT when there is one.
+				t.eosToken = v.Tokens[id]
+			}
 		}
 	}
 	t.eos = sortedUnique(t.eos)

@@ -1,11 +1,17 @@
 package tokenizer
 
 import (
+	"compress/bzip2"
 	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 var (
@@ -96,5 +102,47 @@ func TestGGUFSpecials(t *testing.T) {
 	}
 	if got := tok.Encode("", EncodeOptions{AddSpecial: true}); len(got) != 1 || got[0] != 128000 {
 		t.Errorf("Encode(\"\", AddSpecial) = %v", got)
+	}
+}
+
+// TestGGUFFile reads the tokenizer of bitnet-tiny's GGUF (the GGUF package's
+// fixture, written by llama.cpp's converter) and checks it against the ids
+// in the model's reference.json, and its stop ids against
+// generation_config.json.
+func TestGGUFFile(t *testing.T) {
+	f, err := os.Open("../../testdata/gguf/golden-tiny.i2_s.gguf.bz2")
+	if errors.Is(err, fs.ErrNotExist) {
+		t.Skip("no bitnet-tiny GGUF fixture")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	path := filepath.Join(t.TempDir(), "tiny.gguf")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, bzip2.NewReader(f)); err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	tok, err := LoadGGUF(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tok.Encode("Once upon a time, there was a little girl named Lily.", EncodeOptions{AddSpecial: true})
+	want := []int32{4086, 411, 432, 258, 385, 44, 384, 277, 258, 373, 423, 509, 424, 46}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ids (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int32{4087, 4095}, tok.EOS()); diff != "" {
+		t.Errorf("EOS (-want +got):\n%s", diff)
+	}
+	if tok.ChatTemplate() == "" || tok.EOSToken() != "<|eot_id|>" {
+		t.Errorf("ChatTemplate %q, EOSToken %q", tok.ChatTemplate(), tok.EOSToken())
+	}
+	if tiny := bitnetTiny(t); tok.Decode(got) != tiny.Decode(got) {
+		t.Errorf("GGUF and tokenizer.json decode differently")
 	}
 }

@@ -239,15 +239,12 @@ func parseBPEModel(o object) (*bpeModel, error) {
 		return nil, fieldErr(o.path, o.sub("type"), "unsupported model type %q (only BPE is supported)", typ)
 	}
 	var (
-		vocab           map[string]int64
-		unk             *string
-		prefix, suffix  *string
-		fallback, fuse  bool
-		ignore          bool
-		mergeRaw        json.RawMessage
-		mergeStrings    []string
-		mergePairs      [][]string
-		mergeFieldError error
+		vocab          map[string]int64
+		unk            *string
+		prefix, suffix *string
+		fallback, fuse bool
+		ignore         bool
+		mergeRaw       json.RawMessage
 	)
 	for _, f := range []struct {
 		name string
@@ -291,16 +288,17 @@ func parseBPEModel(o object) (*bpeModel, error) {
 		}
 		m.unk = id
 	}
+	// Merges are "a b" strings in older files and ["a", "b"] pairs in
+	// newer ones.
+	var mergeStrings []string
+	var mergePairs [][]string
 	if mergeRaw != nil {
 		if err := json.Unmarshal(mergeRaw, &mergeStrings); err != nil {
 			mergeStrings = nil
-			if err2 := json.Unmarshal(mergeRaw, &mergePairs); err2 != nil {
-				mergeFieldError = jsonErr(o.path, o.sub("merges"), mergeRaw, err)
+			if json.Unmarshal(mergeRaw, &mergePairs) != nil {
+				return nil, jsonErr(o.path, o.sub("merges"), mergeRaw, err)
 			}
 		}
-	}
-	if mergeFieldError != nil {
-		return nil, mergeFieldError
 	}
 	addMerge := func(i int, a, b string) error {
 		field := fmt.Sprintf("%s[%d]", o.sub("merges"), i)
@@ -468,8 +466,8 @@ func parsePreTokenizer(o object) (preTokenizer, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := &metaspacePT{repl: string(repl), scheme: scheme, split_: true}
-		if err := o.get("split", &p.split_); err != nil {
+		p := &metaspacePT{repl: string(repl), scheme: scheme, splitOn: true}
+		if err := o.get("split", &p.splitOn); err != nil {
 			return nil, err
 		}
 		return p, nil
@@ -700,22 +698,4 @@ func (t *Tokenizer) parsePostProcessor(o object) (prefix, suffix []int32, err er
 		return []int32{int32(c)}, []int32{int32(s)}, nil
 	}
 	return nil, nil, fieldErr(o.path, o.sub("type"), "unsupported post-processor type %q", typ)
-}
-
-// finish builds the derived tables once the model, pipeline and added
-// tokens are known.
-func (t *Tokenizer) finish() {
-	m := t.model
-	m.initRuneIDs()
-	if t.pre == nil && m.runeID['▁'] >= 0 {
-		m.metaChunk = true
-		for tok := range m.vocab {
-			// After its leading "▁"s, a token must have no other "▁".
-			if strings.Contains(strings.TrimLeft(tok, "▁"), "▁") {
-				m.metaChunk = false
-				break
-			}
-		}
-	}
-	t.setTokens()
 }

@@ -16,13 +16,13 @@ import (
 //
 //   - a model folder holding tokenizer.json (preferred) or tokenizer.model;
 //   - a tokenizer.json file (Hugging Face tokenizers);
-//   - a tokenizer.model file (SentencePiece).
+//   - a tokenizer.model file (SentencePiece);
+//   - a .gguf model file (see LoadGGUF).
 //
 // The configs beside the tokenizer file, when present, are read as
 // transformers reads them: tokenizer_config.json (added tokens, bos/eos,
 // add_bos_token, chat_template), special_tokens_map.json,
 // chat_template.jinja, generation_config.json and config.json (bos/eos ids).
-// GGUF files are read with FromGGUF.
 func Load(path string) (*Tokenizer, error) {
 	return load(path, false)
 }
@@ -53,7 +53,7 @@ func load(path string, preferSPM bool) (*Tokenizer, error) {
 		}
 	}
 	if strings.EqualFold(filepath.Ext(file), ".gguf") {
-		return nil, &Error{Path: file, Msg: "GGUF files are read with FromGGUF"}
+		return LoadGGUF(file)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -250,6 +250,12 @@ func (t *Tokenizer) applyConfigs(dir string) error {
 		}
 	}
 
+	for _, r := range []*tokenRef{tc.EOS, stm.EOS} {
+		if resolve(r) >= 0 {
+			t.eosToken = r.content
+			break
+		}
+	}
 	eos := t.eos
 	for _, id := range []int32{resolve(tc.EOS), resolve(stm.EOS)} {
 		if id >= 0 {

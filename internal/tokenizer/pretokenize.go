@@ -255,9 +255,9 @@ const (
 
 // metaspacePT is HF's Metaspace pre-tokenizer.
 type metaspacePT struct {
-	repl   string
-	scheme prependScheme
-	split_ bool
+	repl    string
+	scheme  prependScheme
+	splitOn bool
 }
 
 func (p *metaspacePT) split(s string, atStart bool, emit func(string, bool)) {
@@ -265,34 +265,37 @@ func (p *metaspacePT) split(s string, atStart bool, emit func(string, bool)) {
 	if !strings.HasPrefix(s, p.repl) && (p.scheme == prependAlways || p.scheme == prependFirst && atStart) {
 		s = p.repl + s
 	}
-	if !p.split_ {
+	if !p.splitOn {
 		emit(s, atStart)
 		return
 	}
 	// MergedWithNext on the replacement: each piece starts at a replacement.
 	start := 0
-	for i := len(p.repl); i <= len(s)-len(p.repl); {
-		j := strings.Index(s[i:], p.repl)
+	for off := 0; ; {
+		j := strings.Index(s[off:], p.repl)
 		if j < 0 {
 			break
 		}
-		emit(s[start:i+j], atStart && start == 0)
-		start = i + j
-		i = start + len(p.repl)
+		if pos := off + j; pos > start {
+			emit(s[start:pos], atStart && start == 0)
+			start = pos
+		}
+		off += j + len(p.repl)
 	}
 	if start < len(s) {
 		emit(s[start:], atStart && start == 0)
 	}
 }
 
-// digitsPT is HF's Digits pre-tokenizer.
+// digitsPT is HF's Digits pre-tokenizer (Rust's char::is_numeric, which
+// is \p{N}).
 type digitsPT struct{ individual bool }
 
 func (p *digitsPT) split(s string, atStart bool, emit func(string, bool)) {
 	start := 0
 	prevDigit := false
 	for i, r := range s {
-		d := unicode.IsDigit(r)
+		d := unicode.IsNumber(r)
 		if i > start && (d != prevDigit || d && p.individual) {
 			emit(s[start:i], atStart && start == 0)
 			start = i
@@ -365,18 +368,9 @@ func llama3Split(s string, emit func(start, end int)) {
 func llama3Match(s string, i int) int {
 	c0, n0 := classAt(s, i)
 	// (?i:'s|'t|'re|'ve|'m|'ll|'d)
-	if s[i] == '\'' && i+1 < len(s) {
-		switch s[i+1] | 0x20 {
-		case 's', 't', 'm', 'd':
-			return i + 2
-		case 'r', 'v':
-			if i+2 < len(s) && s[i+2]|0x20 == 'e' {
-				return i + 3
-			}
-		case 'l':
-			if i+2 < len(s) && s[i+2]|0x20 == 'l' {
-				return i + 3
-			}
+	if s[i] == '\'' {
+		if n := contraction(s[i+1:]); n > 0 {
+			return i + 1 + n
 		}
 	}
 	// [^\r\n\p{L}\p{N}]?\p{L}+
@@ -448,6 +442,48 @@ func llama3Match(s string, i int) int {
 	}
 	// \s+
 	return end
+}
+
+// contraction returns the length of the contraction suffix ("s", "re", ...)
+// that s starts with, or 0. regexp2's (?i:...) matches by Unicode simple
+// case folding, so "ſ" (U+017F) counts as "s".
+func contraction(s string) int {
+	r1, n1 := utf8.DecodeRuneInString(s)
+	switch {
+	case n1 == 0:
+		return 0
+	case foldsTo(r1, 's'), foldsTo(r1, 't'), foldsTo(r1, 'm'), foldsTo(r1, 'd'):
+		return n1
+	}
+	var second byte
+	switch {
+	case foldsTo(r1, 'r'), foldsTo(r1, 'v'):
+		second = 'e'
+	case foldsTo(r1, 'l'):
+		second = 'l'
+	default:
+		return 0
+	}
+	if r2, n2 := utf8.DecodeRuneInString(s[n1:]); n2 > 0 && foldsTo(r2, second) {
+		return n1 + n2
+	}
+	return 0
+}
+
+// foldsTo reports whether r is l under Unicode simple case folding.
+func foldsTo(r rune, l byte) bool {
+	if r == rune(l) {
+		return true
+	}
+	if r < utf8.RuneSelf {
+		return r|0x20 == rune(l)
+	}
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f == rune(l) {
+			return true
+		}
+	}
+	return false
 }
 
 func letterRun(s string, j int) int {

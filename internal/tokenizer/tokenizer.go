@@ -14,6 +14,7 @@ package tokenizer
 import (
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Tokenizer encodes text to ids and decodes ids to text.
@@ -34,6 +35,7 @@ type Tokenizer struct {
 	rawAdded  *addedMatcher // added tokens with normalized=false
 	normAdded *addedMatcher // added tokens with normalized=true
 	special   map[int32]bool
+	addedIDs  map[string]int32 // added token content -> id
 
 	idToToken []string
 	hasToken  []bool
@@ -44,6 +46,7 @@ type Tokenizer struct {
 
 	bos          int32
 	eos          []int32
+	eosToken     string // the config's eos_token, for chat templates
 	chatTemplate string
 }
 
@@ -145,10 +148,8 @@ func (t *Tokenizer) TokenString(id int32) string {
 // TokenID returns the id of a vocabulary entry or added token, spelled as in
 // the tokenizer file.
 func (t *Tokenizer) TokenID(tok string) (int32, bool) {
-	for _, a := range t.added {
-		if a.content == tok {
-			return a.id, true
-		}
+	if id, ok := t.addedIDs[tok]; ok {
+		return id, true
 	}
 	id, ok := t.model.vocab[tok]
 	return id, ok
@@ -169,6 +170,22 @@ func (t *Tokenizer) BOS() int32 { return t.bos }
 // end-of-sequence id the tokenizer and model configs name (for
 // bitnet-b1.58-2B-4T, <|end_of_text|> 128001 and <|eot_id|> 128009).
 func (t *Tokenizer) EOS() []int32 { return slices.Clone(t.eos) }
+
+// EOSToken returns the text of the end-of-sequence token that chat
+// templates see as eos_token (tokenizer_config.json's eos_token; for
+// 2B-4T "<|eot_id|>"), or "" if there is none.
+func (t *Tokenizer) EOSToken() string {
+	if t.eosToken != "" {
+		return t.eosToken
+	}
+	if len(t.eos) > 0 {
+		return t.TokenString(t.eos[0])
+	}
+	return ""
+}
+
+// BOSToken returns the text of the beginning-of-sequence token, or "".
+func (t *Tokenizer) BOSToken() string { return t.TokenString(t.bos) }
 
 // ChatTemplate returns the Jinja chat template shipped with the tokenizer,
 // or "" if there is none.
@@ -193,7 +210,9 @@ func (t *Tokenizer) setTokens() {
 		t.hasToken[id] = true
 	}
 	t.special = map[int32]bool{}
+	t.addedIDs = map[string]int32{}
 	for _, a := range t.added {
+		t.addedIDs[a.content] = a.id
 		t.idToToken[a.id] = a.content
 		t.hasToken[a.id] = true
 		if a.special {
@@ -236,4 +255,22 @@ func (t *Tokenizer) addAdded(toks []addedToken) {
 func sortedUnique(ids []int32) []int32 {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return slices.Compact(ids)
+}
+
+// finish builds the derived tables once the model, pipeline and added
+// tokens are known.
+func (t *Tokenizer) finish() {
+	m := t.model
+	m.initRuneIDs()
+	if t.pre == nil && m.runeID['▁'] >= 0 {
+		m.metaChunk = true
+		for tok := range m.vocab {
+			// After its leading "▁"s, a token must have no other "▁".
+			if strings.Contains(strings.TrimLeft(tok, "▁"), "▁") {
+				m.metaChunk = false
+				break
+			}
+		}
+	}
+	t.setTokens()
 }

@@ -258,6 +258,9 @@ func TestSpecialIDs(t *testing.T) {
 			if diff := cmp.Diff(tc.addPrefix, tok.Encode("", EncodeOptions{AddSpecial: true})); diff != "" {
 				t.Errorf("Encode(\"\", AddSpecial) (-want +got):\n%s", diff)
 			}
+			if tok.EOSToken() == "" || tok.BOSToken() != tok.TokenString(tc.bos) {
+				t.Errorf("EOSToken = %q, BOSToken = %q", tok.EOSToken(), tok.BOSToken())
+			}
 			for _, id := range tok.EOS() {
 				if !tok.IsSpecial(id) {
 					t.Errorf("EOS %d is not special", id)
