@@ -49,6 +49,7 @@ var (
 	dotBF16       = dotBF16Generic
 	dotF32        = dotF32Generic
 	gemvF16       = gemvF16Generic
+	sumU64        = sumU64Generic
 	level         = Generic
 	detectedLevel = Generic
 )
@@ -86,6 +87,7 @@ func SetLevel(l Level) Level {
 	quantizeRow, f16RowToF32 = quantizeRowGeneric, f16RowToF32Generic
 	dotF16, dotBF16, dotF32 = dotF16Generic, dotBF16Generic, dotF32Generic
 	gemvF16 = gemvF16Generic
+	sumU64 = sumU64Generic
 	level = Generic
 	for _, c := range []Level{AVX2, AVX512, NEON} {
 		if c <= l && supported(c) {

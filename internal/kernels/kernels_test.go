@@ -453,3 +453,21 @@ func TestShortSlicesPanic(t *testing.T) {
 		}
 	})
 }
+
+func TestSumU64(t *testing.T) {
+	for _, l := range Available() {
+		SetLevel(l)
+		for _, n := range []int{0, 1, 15, 16, 17, 100, 4099} {
+			b := make([]uint64, n)
+			var want uint64
+			for i := range b {
+				b[i] = uint64(i)*0x9e3779b97f4a7c15 + 1
+				want += b[i]
+			}
+			if got := SumU64(b); got != want {
+				t.Errorf("%s n=%d: %d, want %d", l, n, got, want)
+			}
+		}
+	}
+	SetLevel(Detected())
+}
