@@ -9,6 +9,10 @@ import (
 // 2B-4T form when it ships none), as transformers' apply_chat_template does
 // with add_generation_prompt.
 func renderChat(tok *tokenizer.Tokenizer, msgs []Message) (string, error) {
+	return renderChatWith(tok, msgs, true)
+}
+
+func renderChatWith(tok *tokenizer.Tokenizer, msgs []Message, addGen bool) (string, error) {
 	if err := validateMessages(msgs); err != nil {
 		return "", err
 	}
@@ -20,5 +24,5 @@ func renderChat(tok *tokenizer.Tokenizer, msgs []Message) (string, error) {
 	for i, m := range msgs {
 		cm[i] = chattemplate.Message{Role: m.Role, Content: m.Content}
 	}
-	return t.Render(cm, chattemplate.Options{AddGenerationPrompt: true, BOSToken: tok.BOSToken(), EOSToken: tok.EOSToken()})
+	return t.Render(cm, chattemplate.Options{AddGenerationPrompt: addGen, BOSToken: tok.BOSToken(), EOSToken: tok.EOSToken()})
 }

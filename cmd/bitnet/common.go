@@ -20,6 +20,7 @@ type modelFlags struct {
 	isa     string
 	offline bool
 	slots   int
+	queue   int
 }
 
 func (f *modelFlags) register(fs *pflag.FlagSet) {
@@ -45,7 +46,7 @@ func (f *modelFlags) open(ctx context.Context, cmd *cobra.Command) (*bitnet.Engi
 	if err := f.validate(); err != nil {
 		return nil, nil, err
 	}
-	opts := bitnet.Options{Threads: f.threads, CtxLen: f.ctx, ISA: f.isa, Offline: f.offline, Slots: f.slots}
+	opts := bitnet.Options{Threads: f.threads, CtxLen: f.ctx, ISA: f.isa, Offline: f.offline, Slots: f.slots, Queue: f.queue}
 	if isTerminal(cmd.ErrOrStderr()) {
 		opts.Progress = cmd.ErrOrStderr()
 	}

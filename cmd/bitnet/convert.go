@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bitnet-go/bitnet/internal/convert"
+	"github.com/bitnet-go/bitnet"
 	"github.com/bitnet-go/bitnet/internal/progress"
 )
 
@@ -49,7 +49,7 @@ writable, and the file appears under its name only once it is complete.
 
 --synthetic NAME writes random ternary weights in the exact shapes and
 format of a published model instead of converting a folder (for benchmarks
-and memory tests without a download): ` + strings.Join(convert.SyntheticNames(), ", ") + `.`,
+and memory tests without a download): ` + strings.Join(bitnet.SyntheticConvertNames(), ", ") + `.`,
 		Example: `  bitnet convert ./bitnet-b1.58-2B-4T ggml-model-i2_s.gguf
   bitnet convert ./bitnet-b1.58-2B-4T model-tq2_0.gguf --type tq2_0
   bitnet convert ./bitnet-b1.58-2B-4T model-q6k.gguf --type i2_s --embd-type q6_k
@@ -61,30 +61,30 @@ and memory tests without a download): ` + strings.Join(convert.SyntheticNames(),
 			if err != nil {
 				return err
 			}
-			t, err := convert.ParseType(typ)
+			t, err := bitnet.ParseConvertType(typ)
 			if err != nil {
 				return usagef("--type: %v", err)
 			}
-			o := convert.Options{Type: t, Name: name}
+			o := bitnet.ConvertOptions{Type: t, Name: name}
 			if embdType != "" {
-				if o.EmbdType, err = convert.ParseEmbdType(embdType); err != nil {
+				if o.EmbdType, err = bitnet.ParseEmbdType(embdType); err != nil {
 					return usagef("--embd-type: %v", err)
 				}
 			}
-			if synthetic != "" && !slices.ContainsFunc(convert.SyntheticNames(), func(n string) bool { return strings.EqualFold(n, synthetic) }) {
-				return usagef("--synthetic: unknown model %q (want %s)", synthetic, strings.Join(convert.SyntheticNames(), ", "))
+			if synthetic != "" && !slices.ContainsFunc(bitnet.SyntheticConvertNames(), func(n string) bool { return strings.EqualFold(n, synthetic) }) {
+				return usagef("--synthetic: unknown model %q (want %s)", synthetic, strings.Join(bitnet.SyntheticConvertNames(), ", "))
 			}
 			// A bad OUT must fail before minutes of conversion, and the
 			// checkpoint must never be overwritten.
-			if err := convert.CheckOutput(in, out); err != nil {
+			if err := bitnet.CheckConvertOutput(in, out); err != nil {
 				return err
 			}
 			start := time.Now()
-			var plan *convert.Plan
+			var plan *bitnet.ConvertPlan
 			if synthetic != "" {
-				plan, err = convert.Synthetic(synthetic, o, seed)
+				plan, err = bitnet.PrepareSyntheticConvert(synthetic, o, seed)
 			} else {
-				plan, err = convert.Prepare(in, o)
+				plan, err = bitnet.PrepareConvert(in, o)
 			}
 			if err != nil {
 				return err
@@ -125,7 +125,7 @@ and memory tests without a download): ` + strings.Join(convert.SyntheticNames(),
 	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usagef("%v", err) })
 	fs := cmd.Flags()
-	fs.StringVar(&typ, "type", string(convert.I2S), "type of the BitLinear weights: i2_s, tq2_0, tq1_0 or f16")
+	fs.StringVar(&typ, "type", string(bitnet.DefaultConvertType), "type of the BitLinear weights: i2_s, tq2_0, tq1_0 or f16")
 	fs.StringVar(&embdType, "embd-type", "", "type of the token embedding: f16, f32, q8_0 or q6_k (default: f16 for i2_s and f16, q6_k for tq2_0 and tq1_0)")
 	fs.StringVarP(&output, "output", "o", "", "output file (instead of the OUT argument)")
 	fs.StringVar(&name, "name", "", "general.name of the model (default: from the folder name)")

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bitnet-go/bitnet/internal/hub"
+	"github.com/bitnet-go/bitnet"
 	"github.com/bitnet-go/bitnet/internal/progress"
 )
 
@@ -37,7 +37,7 @@ size on disk (shared files counted once).
 			if len(args) != 0 {
 				return usagef("ls takes no arguments")
 			}
-			c, err := hub.NewClient(hub.Options{})
+			c, err := bitnet.NewHubClient(bitnet.HubOptions{})
 			if err != nil {
 				return err
 			}
@@ -48,7 +48,7 @@ size on disk (shared files counted once).
 			out := cmd.OutOrStdout()
 			if asJSON {
 				if models == nil {
-					models = []hub.CachedModel{} // "[]", not "null", for jq
+					models = []bitnet.CachedModel{} // "[]", not "null", for jq
 				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")

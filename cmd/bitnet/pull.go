@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bitnet-go/bitnet/internal/hub"
+	"github.com/bitnet-go/bitnet"
 	"github.com/bitnet-go/bitnet/internal/progress"
 )
 
@@ -59,7 +59,7 @@ against their sha256 before they enter the cache.
 			if len(args) != 1 {
 				return usagef("pull takes one model name, ORG/NAME[@REVISION]; got %d arguments", len(args))
 			}
-			ref, err := hub.ParseRef(args[0])
+			ref, err := bitnet.ParseRepoRef(args[0])
 			if err != nil {
 				return usagef("%v", err)
 			}
@@ -68,12 +68,12 @@ against their sha256 before they enter the cache.
 					return usagef("--include needs a pattern")
 				}
 			}
-			opts := hub.Options{}
+			opts := bitnet.HubOptions{}
 			stderr := cmd.ErrOrStderr()
 			if !quiet && os.Getenv("HF_HUB_DISABLE_PROGRESS_BARS") == "" && progress.IsTerminal(stderr) {
 				opts.Progress = stderr
 			}
-			c, err := hub.NewClient(opts)
+			c, err := bitnet.NewHubClient(opts)
 			if err != nil {
 				return err
 			}

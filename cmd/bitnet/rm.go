@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bitnet-go/bitnet/internal/hub"
+	"github.com/bitnet-go/bitnet"
 	"github.com/bitnet-go/bitnet/internal/progress"
 )
 
@@ -30,15 +30,15 @@ tools, so they lose the model too.
 				return usagef("rm takes one or more model names, ORG/NAME[@REVISION]")
 			}
 			// Every name is checked before anything is deleted.
-			refs := make([]hub.Ref, len(args))
+			refs := make([]bitnet.RepoRef, len(args))
 			for i, a := range args {
-				r, err := hub.ParseRef(a)
+				r, err := bitnet.ParseRepoRef(a)
 				if err != nil {
 					return usagef("%v", err)
 				}
 				refs[i] = r
 			}
-			c, err := hub.NewClient(hub.Options{})
+			c, err := bitnet.NewHubClient(bitnet.HubOptions{})
 			if err != nil {
 				return err
 			}

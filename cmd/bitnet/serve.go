@@ -164,29 +164,13 @@ func (f *serveFlags) run(cmd *cobra.Command) error {
 	return nil
 }
 
-// openServe is modelFlags.open plus the queue, which only serve sets.
-// The engine reads Queue 0 as "the default", so "no queue" is passed as a
+// openServe is modelFlags.open with the server's slots and queue. The
+// engine reads Queue 0 as "the default", so "no queue" is passed as a
 // negative number.
 func (f *serveFlags) openServe(ctx context.Context, cmd *cobra.Command) (*bitnet.Engine, *bitnet.Model, error) {
-	if err := f.modelFlags.validate(); err != nil {
-		return nil, nil, err
+	f.slots, f.modelFlags.queue = f.parallel, f.queue
+	if f.queue == 0 {
+		f.modelFlags.queue = -1
 	}
-	q := f.queue
-	if q == 0 {
-		q = -1
-	}
-	opts := bitnet.Options{Threads: f.threads, CtxLen: f.ctx, ISA: f.isa, Offline: f.offline, Slots: f.parallel, Queue: q}
-	if isTerminal(cmd.ErrOrStderr()) {
-		opts.Progress = cmd.ErrOrStderr()
-	}
-	eng, err := bitnet.NewEngine(opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := eng.Load(ctx, f.model)
-	if err != nil {
-		eng.Close()
-		return nil, nil, err
-	}
-	return eng, m, nil
+	return f.modelFlags.open(ctx, cmd)
 }

@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/bitnet-go/bitnet/internal/chattemplate"
-	"github.com/bitnet-go/bitnet/internal/tokenizer"
+	"github.com/bitnet-go/bitnet"
 	"github.com/spf13/cobra"
 )
 
@@ -89,13 +87,13 @@ func runTokenize(cmd *cobra.Command, args []string, f tokenizeFlags) error {
 	case !f.decode && len(args) > 1:
 		return usagef("tokenize: give the text as one argument (quote it), or on standard input")
 	}
-	tok, err := loadTokenizer(f.model)
+	tok, err := bitnet.LoadTokenizer(f.model)
 	if err != nil {
 		return err
 	}
 	out := bufio.NewWriter(cmd.OutOrStdout())
 	defer out.Flush()
-	opts := tokenizer.EncodeOptions{AddSpecial: f.addSpecial, NoParseSpecial: f.noParseSpecial}
+	opts := bitnet.EncodeOptions{AddSpecial: f.addSpecial, NoParseSpecial: f.noParseSpecial}
 
 	switch {
 	case f.chat != "":
@@ -154,16 +152,7 @@ func runTokenize(cmd *cobra.Command, args []string, f tokenizeFlags) error {
 	return out.Flush()
 }
 
-// loadTokenizer loads -m: GGUF files through loadTokenizerFromGGUF,
-// everything else through tokenizer.Load.
-func loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
-	if strings.EqualFold(filepath.Ext(path), ".gguf") {
-		return loadTokenizerFromGGUF(path)
-	}
-	return tokenizer.Load(path)
-}
-
-func tokenizeChat(cmd *cobra.Command, out *bufio.Writer, tok *tokenizer.Tokenizer, f tokenizeFlags, opts tokenizer.EncodeOptions) error {
+func tokenizeChat(cmd *cobra.Command, out *bufio.Writer, tok *bitnet.Tokenizer, f tokenizeFlags, opts bitnet.EncodeOptions) error {
 	var data []byte
 	var err error
 	if f.chat == "-" {
@@ -178,17 +167,10 @@ func tokenizeChat(cmd *cobra.Command, out *bufio.Writer, tok *tokenizer.Tokenize
 	if err != nil {
 		return fmt.Errorf("tokenize: %s: %w", f.chat, err)
 	}
-	name := f.model + " chat_template"
 	if tok.ChatTemplate() == "" {
-		fmt.Fprintf(cmd.ErrOrStderr(), "bitnet: %s has no chat template; using the %s\n", f.model, chattemplate.FallbackName)
+		fmt.Fprintf(cmd.ErrOrStderr(), "bitnet: %s has no chat template; using the default one\n", f.model)
 	}
-	tmpl, err := chattemplate.Compile(name, tok.ChatTemplate())
-	if err != nil {
-		return err
-	}
-	prompt, err := tmpl.Render(msgs, chattemplate.Options{
-		AddGenerationPrompt: addGen, BOSToken: tok.BOSToken(), EOSToken: tok.EOSToken(),
-	})
+	prompt, err := bitnet.RenderChat(tok, msgs, addGen)
 	if err != nil {
 		return err
 	}
@@ -211,14 +193,14 @@ func tokenizeChat(cmd *cobra.Command, out *bufio.Writer, tok *tokenizer.Tokenize
 
 // parseChat reads a list of messages, or an object with "messages" and an
 // optional "add_generation_prompt" (default true).
-func parseChat(data []byte) ([]chattemplate.Message, bool, error) {
-	var list []chattemplate.Message
+func parseChat(data []byte) ([]bitnet.Message, bool, error) {
+	var list []bitnet.Message
 	if err := json.Unmarshal(data, &list); err == nil {
 		return list, true, nil
 	}
 	var obj struct {
-		Messages            *[]chattemplate.Message `json:"messages"`
-		AddGenerationPrompt *bool                   `json:"add_generation_prompt"`
+		Messages            *[]bitnet.Message `json:"messages"`
+		AddGenerationPrompt *bool             `json:"add_generation_prompt"`
 	}
 	if err := json.Unmarshal(data, &obj); err != nil || obj.Messages == nil {
 		return nil, false, errors.New(`want a JSON list of {"role", "content"} messages or {"messages": [...]}`)
