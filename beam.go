@@ -99,12 +99,13 @@ func (m *Model) beamSearch(ctx context.Context, st *state, ids []int32, o Genera
 		res.FinishReason = "stop"
 		gen = gen[:n-1]
 	}
-	dec := newDecoder(st, ids)
 	var sb strings.Builder
-	for _, id := range gen {
-		sb.WriteString(dec.Add(id))
+	if dec := newDecoder(st, ids); dec != nil {
+		for _, id := range gen {
+			sb.WriteString(dec.Add(id))
+		}
+		sb.WriteString(dec.Flush())
 	}
-	sb.WriteString(dec.Flush())
 	text := sb.String()
 	stopper := sample.NewStopper(o.Stop)
 	emit, stopped := stopper.Push(text)

@@ -38,8 +38,8 @@ func (e *Engine) LoadSynthetic(name, embd string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{eng: e, name: "synthetic " + name, path: "synthetic:" + name + ":" + t.String()}
-	m.st = &state{m: mm, sched: engine.New(mm, engine.Options{Slots: e.opts.Slots, Queue: e.opts.Queue, CtxLen: e.opts.CtxLen})}
+	m := &Model{eng: e, name: "synthetic " + name, path: "synthetic:" + name + ":" + t.String(), synthetic: true}
+	m.st = &state{m: mm, stops: mm.Config().EOS, sched: engine.New(mm, engine.Options{Slots: e.opts.Slots, Queue: e.opts.Queue, CtxLen: e.opts.CtxLen})}
 	s := mm.Stats()
 	m.bytes.Store(s.HeapBytes)
 	e.mu.Lock()

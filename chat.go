@@ -42,6 +42,9 @@ func (m *Model) ChatPrompt(msgs []Message) (string, []int32, error) {
 	var ids []int32
 	err := m.use(func(st *state) error {
 		var err error
+		if st.tok == nil {
+			return errNoTokenizer
+		}
 		if text, err = renderChat(st.tok, msgs); err != nil {
 			return err
 		}
@@ -52,6 +55,9 @@ func (m *Model) ChatPrompt(msgs []Message) (string, []int32, error) {
 }
 
 func chatIDs(st *state, msgs []Message) ([]int32, error) {
+	if st.tok == nil {
+		return nil, errNoTokenizer
+	}
 	text, err := renderChat(st.tok, msgs)
 	if err != nil {
 		return nil, err

@@ -151,6 +151,9 @@ type Result struct {
 func (m *Model) Generate(ctx context.Context, prompt string, o GenerateOptions) iter.Seq2[Token, error] {
 	return func(yield func(Token, error) bool) {
 		err := m.use(func(st *state) error {
+			if st.tok == nil {
+				return errNoTokenizer
+			}
 			ids := st.tok.Encode(prompt, tokenEncodeSpecial())
 			m.stream(ctx, st, ids, o, yield)
 			return nil
@@ -260,7 +263,9 @@ func (m *Model) stream(ctx context.Context, st *state, ids []int32, o GenerateOp
 			if res.FinishReason == "" {
 				res.FinishReason = ev.Finish
 				tail := stopper.Flush()
-				tail += dec.Flush()
+				if dec != nil {
+					tail += dec.Flush()
+				}
 				text.WriteString(tail)
 				if tail != "" && !yield(Token{Text: tail}, nil) {
 					return
@@ -277,14 +282,18 @@ func (m *Model) stream(ctx context.Context, st *state, ids []int32, o GenerateOp
 			continue // a stop string already ended it; wait for Done
 		}
 		piece := ""
-		if !slices.Contains(stops, ev.ID) {
+		if dec != nil && !slices.Contains(stops, ev.ID) {
 			piece = dec.Add(ev.ID)
 		}
 		emit, stopped := stopper.Push(piece)
 		text.WriteString(emit)
 		tok := Token{ID: ev.ID, Text: emit, Logprob: ev.Logprob}
 		for _, t := range ev.Top {
-			tok.TopLogprobs = append(tok.TopLogprobs, TokenLogprob{ID: t.ID, Text: st.tok.Decode([]int32{t.ID}), Logprob: t.Logprob})
+			tl := TokenLogprob{ID: t.ID, Logprob: t.Logprob}
+			if st.tok != nil {
+				tl.Text = st.tok.Decode([]int32{t.ID})
+			}
+			tok.TopLogprobs = append(tok.TopLogprobs, tl)
 		}
 		if !yield(tok, nil) {
 			return
@@ -301,6 +310,9 @@ func (m *Model) stream(ctx context.Context, st *state, ids []int32, o GenerateOp
 // generated piece as a continuation. Pieces are always whole UTF-8
 // characters.
 func newDecoder(st *state, prompt []int32) *tokenizer.Streamer {
+	if st.tok == nil {
+		return nil // a synthetic model: ids only
+	}
 	d := st.tok.NewStreamer()
 	if len(prompt) > 0 {
 		d.Add(prompt[len(prompt)-1])

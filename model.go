@@ -25,10 +25,11 @@ type Model struct {
 	path string
 	elem *list.Element
 
-	mu    sync.Mutex
-	refs  int
-	st    *state
-	bytes atomic.Int64
+	mu        sync.Mutex
+	refs      int
+	synthetic bool // built in memory: cannot be reloaded, so never evicted
+	st        *state
+	bytes     atomic.Int64
 }
 
 type state struct {
@@ -78,7 +79,7 @@ func (m *Model) tryUnload() int64 {
 		return 0
 	}
 	defer m.mu.Unlock()
-	if m.refs > 0 || m.st == nil {
+	if m.refs > 0 || m.st == nil || m.synthetic {
 		return 0
 	}
 	return m.unloadLocked()
@@ -196,7 +197,10 @@ func (m *Model) Info() (Info, error) {
 			Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Intermediate: c.Intermediate, Activation: c.Act,
 			RopeTheta: c.RopeTheta, MappedBytes: s.MappedBytes, WeightBytes: s.WeightBytes,
 			KVBytesPerToken: int64(2 * c.Layers * c.KVHeads * c.HeadDim * 4), TensorTypes: s.TensorTypes,
-			Tokenizer: st.tok.Source(), BOS: st.tok.BOS(), StopIDs: st.stops, ChatTemplate: st.tok.ChatTemplate()}
+			BOS: c.BOS, StopIDs: st.stops}
+		if st.tok != nil {
+			in.Tokenizer, in.BOS, in.ChatTemplate = st.tok.Source(), st.tok.BOS(), st.tok.ChatTemplate()
+		}
 		return nil
 	})
 	return in, err
@@ -207,6 +211,9 @@ func (m *Model) Info() (Info, error) {
 func (m *Model) Tokenize(text string, addSpecial bool) ([]int32, error) {
 	var ids []int32
 	err := m.use(func(st *state) error {
+		if st.tok == nil {
+			return errNoTokenizer
+		}
 		ids = st.tok.Encode(text, tokenizer.EncodeOptions{AddSpecial: addSpecial})
 		return nil
 	})
@@ -217,10 +224,16 @@ func (m *Model) Tokenize(text string, addSpecial bool) ([]int32, error) {
 func (m *Model) Detokenize(ids []int32) (string, error) {
 	var s string
 	err := m.use(func(st *state) error {
+		if st.tok == nil {
+			return errNoTokenizer
+		}
 		s = st.tok.Decode(ids)
 		return nil
 	})
 	return s, err
 }
 
-var errNoTokens = errors.New("bitnet: empty prompt")
+var (
+	errNoTokens    = errors.New("bitnet: empty prompt")
+	errNoTokenizer = errors.New("bitnet: this model has no tokenizer (a synthetic model takes token ids only)")
+)

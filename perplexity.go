@@ -36,6 +36,9 @@ func (m *Model) Perplexity(ctx context.Context, text string, ctxLen int, progres
 		if ctxLen < 4 || ctxLen > c.MaxPos {
 			return fmt.Errorf("ctx must be in [4, %d], got %d", c.MaxPos, ctxLen)
 		}
+		if st.tok == nil {
+			return errNoTokenizer
+		}
 		toks := st.tok.Encode(text, tokenizer.EncodeOptions{AddSpecial: true})
 		n := len(toks) / ctxLen
 		if n == 0 {

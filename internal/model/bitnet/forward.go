@@ -152,8 +152,15 @@ func (m *Model) Forward(batch []model.Input) ([][]float32, error) {
 		if m.output.Type != quant.DenseF16 && m.output.Type != quant.DenseBF16 && m.output.Type != quant.DenseF32 {
 			tmp = make([]float32, H)
 		}
-		for i := range rows {
-			m.output.Gemv(logits[i*c.Vocab+lo:i*c.Vocab+hi], lo, hi, hn[i*H:(i+1)*H], tmp)
+		// Vocabulary rows in small chunks, each used for every token's
+		// logits while it is still in cache: the head is then read from
+		// memory once per step, not once per sequence of a batch.
+		const chunk = 32
+		for c0 := lo; c0 < hi; c0 += chunk {
+			c1 := min(c0+chunk, hi)
+			for i := range rows {
+				m.output.Gemv(logits[i*c.Vocab+c0:i*c.Vocab+c1], c0, c1, hn[i*H:(i+1)*H], tmp)
+			}
 		}
 	})
 	out := make([][]float32, len(batch))
