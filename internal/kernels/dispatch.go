@@ -61,7 +61,12 @@ var disableDotProd bool
 func init() {
 	detectedLevel = detect()
 	SetLevel(detectedLevel)
+	sumU64Best = sumU64
 }
+
+// sumU64Best is the fastest streaming sum whatever the level in use: the
+// bandwidth test measures the machine, not the kernels under test.
+var sumU64Best func([]uint64) uint64
 
 // Detected returns the best level this CPU supports.
 func Detected() Level { return detectedLevel }

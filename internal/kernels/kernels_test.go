@@ -464,7 +464,7 @@ func TestSumU64(t *testing.T) {
 				b[i] = uint64(i)*0x9e3779b97f4a7c15 + 1
 				want += b[i]
 			}
-			if got := SumU64(b); got != want {
+			if got := sumU64(b); got != want {
 				t.Errorf("%s n=%d: %d, want %d", l, n, got, want)
 			}
 		}
