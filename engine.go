@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -49,13 +50,9 @@ type Options struct {
 	// ISA caps the kernel instruction set: "generic", "avx2", "avx512vnni",
 	// "neon"; "" uses the best the CPU has.
 	ISA string
-	// Progress receives download progress bars; nil is silent.
-	Progress ProgressWriter
-}
-
-// ProgressWriter is where progress bars go (usually os.Stderr).
-type ProgressWriter interface {
-	Write(p []byte) (int, error)
+	// Progress receives download progress bars (usually os.Stderr); nil
+	// is silent.
+	Progress io.Writer
 }
 
 // Engine loads models and shares one worker pool between them.
