@@ -143,16 +143,15 @@ func (g *ggufTensors) Stats() Stats { return g.stats }
 
 func (g *ggufTensors) Close() error { return g.f.Close() }
 
+// denseTypes maps the GGUF types an embedding or norm may have.
+var denseTypes = map[gguf.Type]quant.DenseType{
+	gguf.F32: quant.DenseF32, gguf.F16: quant.DenseF16, gguf.BF16: quant.DenseBF16,
+	gguf.Q8_0: quant.DenseQ8_0, gguf.Q6_K: quant.DenseQ6_K,
+}
+
 func (g *ggufTensors) floats(t *gguf.TensorInfo) ([]float32, error) {
-	var dt quant.DenseType
-	switch t.Type {
-	case gguf.F32:
-		dt = quant.DenseF32
-	case gguf.F16:
-		dt = quant.DenseF16
-	case gguf.BF16:
-		dt = quant.DenseBF16
-	default:
+	dt, ok := denseTypes[t.Type]
+	if !ok || (dt != quant.DenseF32 && dt != quant.DenseF16 && dt != quant.DenseBF16) {
 		return nil, fmt.Errorf("%s: tensor %q has type %s, want F32, F16 or BF16", g.f.Path, t.Name, t.Type)
 	}
 	return quant.ToFloat32(dt, g.f.Data(t))
@@ -171,19 +170,8 @@ func (g *ggufTensors) Dense(name string, rows, cols int) (*quant.Dense, error) {
 	if err != nil {
 		return nil, err
 	}
-	var dt quant.DenseType
-	switch t.Type {
-	case gguf.F32:
-		dt = quant.DenseF32
-	case gguf.F16:
-		dt = quant.DenseF16
-	case gguf.BF16:
-		dt = quant.DenseBF16
-	case gguf.Q8_0:
-		dt = quant.DenseQ8_0
-	case gguf.Q6_K:
-		dt = quant.DenseQ6_K
-	default:
+	dt, ok := denseTypes[t.Type]
+	if !ok {
 		return nil, fmt.Errorf("%s: tensor %q has type %s; embeddings must be F32, F16, BF16, Q8_0 or Q6_K", g.f.Path, name, t.Type)
 	}
 	d, err := quant.NewDense(dt, rows, cols, g.f.Data(t))
