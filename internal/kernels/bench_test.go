@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/bitnet-go/bitnet/internal/parallel"
 )
 
 // Benchmarks are named <Op>/<level>_<shape>. SetBytes counts the weight (or
@@ -169,5 +171,58 @@ func BenchmarkSoftmax(b *testing.B) {
 	b.SetBytes(int64(4 * len(x)))
 	for b.Loop() {
 		Softmax(x)
+	}
+}
+
+// benchGemvPool runs the decode GEMV over a rows×k matrix split across a
+// pool of each thread count the way the model's linear layers split it
+// (parallel.Pool.For with grain 16), so the per-chunk calls, the tails and
+// the memory traffic of several cores are all in the measurement.
+func benchGemvPool(b *testing.B, rows, k int, threads []int) {
+	r := rand.New(rand.NewPCG(2, 3))
+	stride := RowBytes(k)
+	w := randCodes(r, rows, k, false)
+	x := randInt8(r, PaddedK(k))
+	sums, scales := []int32{0}, []float32{3}
+	dst := make([]float32, rows)
+	for _, t := range threads {
+		pool := parallel.New(t)
+		forEachBenchVariant(b, fmt.Sprintf("%dx%d_t%d", rows, k, t), func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				pool.For(rows, 16, func(lo, hi int) {
+					GemmI2S(dst[lo:], rows, w[lo*stride:hi*stride], stride, hi-lo, x, len(x), 1, sums, scales, 0.5)
+				})
+			}
+			reportMACs(b, float64(rows*k))
+		})
+		pool.Close()
+	}
+}
+
+// A 42 MB matrix streams from memory on every call; 256 rows (160 KB)
+// stay in L2 and show what the kernel computes when memory is not the limit.
+func BenchmarkGemvI2SPool(b *testing.B) {
+	benchGemvPool(b, 65536, 2560, []int{1, 2})
+	benchGemvPool(b, 256, 2560, []int{1})
+}
+
+// Quantised lm_heads: 16384 rows of 2560 (Q8_0 45 MB, Q6_K 34 MB) stream
+// from memory.
+func BenchmarkGemvBlockQ(b *testing.B) {
+	const rows, k = 16384, 2560
+	r := rand.New(rand.NewPCG(12, 12))
+	x := randF32(r, k)
+	dst := make([]float32, rows)
+	for _, g := range blockGemvs {
+		m := g.rand(r, rows, k)
+		rb := k / g.bw * g.bb
+		forEachBenchVariant(b, fmt.Sprintf("%s_%dx%d", g.name, rows, k), func(b *testing.B) {
+			b.SetBytes(int64(len(m)))
+			for b.Loop() {
+				g.run(dst, m, rb, x)
+			}
+			reportMACs(b, float64(rows*k))
+		})
 	}
 }

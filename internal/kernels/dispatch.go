@@ -49,6 +49,8 @@ var (
 	dotBF16       = dotBF16Generic
 	dotF32        = dotF32Generic
 	gemvF16       = gemvF16Generic
+	gemvQ8_0      = gemvQ8_0Generic
+	gemvQ6K       = gemvQ6KGeneric
 	sumU64        = sumU64Generic
 	level         = Generic
 	detectedLevel = Generic
@@ -91,7 +93,7 @@ func SetLevel(l Level) Level {
 	dotI2S, dotI2SFloat, gemmI2S = dotI2SGeneric, dotI2SFloatGeneric, gemmI2SGeneric
 	quantizeRow, f16RowToF32 = quantizeRowGeneric, f16RowToF32Generic
 	dotF16, dotBF16, dotF32 = dotF16Generic, dotBF16Generic, dotF32Generic
-	gemvF16 = gemvF16Generic
+	gemvF16, gemvQ8_0, gemvQ6K = gemvF16Generic, gemvQ8_0Generic, gemvQ6KGeneric
 	sumU64 = sumU64Generic
 	level = Generic
 	for _, c := range []Level{AVX2, AVX512, NEON} {

@@ -31,4 +31,8 @@ func install(l Level) {
 	gemvF16 = gemvF16NEONGo
 	dotBF16 = dotBF16NEONGo
 	dotF32 = dotF32NEONGo
+	// No block-quantised kernels yet: dequantise 256 weights at a time and
+	// use the vector dot product.
+	gemvQ8_0 = gemvQ8_0ViaDot
+	gemvQ6K = gemvQ6KViaDot
 }

@@ -28,12 +28,18 @@
 // operations in the same order everywhere. F16RowToF32 is exact; a
 // signalling NaN may come out quiet.
 //
-// The float dot products (DotF16, DotBF16, DotF32, GemvF16) sum in a
-// different order per level (several vector chains, fused multiply-adds).
-// Each result lies within (n+1)·2⁻²⁴·Σ|aᵢbᵢ| of the exact sum, the textbook
-// bound of the sequential loop, so two levels differ by at most twice that;
-// the tests check this bound. Within one level GemvF16 and DotF16 agree bit
-// for bit per row, whichever rows a caller groups together.
+// The float dot products (DotF16, DotBF16, DotF32, GemvF16, GemvQ8_0,
+// GemvQ6K) sum in a different order per level (several vector chains, fused
+// multiply-adds). Each result lies within (n+1)·2⁻²⁴·Σ|aᵢbᵢ| of the exact
+// sum, the textbook bound of the sequential loop, so two levels differ by at
+// most twice that; the tests check this bound. For Q6_K the exact sum is
+// that of the exact weights d·scale·(q-32), which the generic level (like
+// ggml's dequantisation) rounds to float32, so one more 2⁻²⁴·Σ|aᵢbᵢ| is
+// allowed. The block-quantised GEMVs multiply the weights in float32 and,
+// unlike ggml's dot products, do not quantise the activations to 8 bits,
+// which is what keeps them within this bound. Within one level GemvF16 and DotF16
+// agree bit for bit per row, and a GemvQ8_0 or GemvQ6K row does not depend
+// on the rows passed with it, whichever rows a caller groups together.
 //
 // # Files
 //
@@ -44,15 +50,20 @@
 // assembly. dispatch_generic.go serves `-tags noasm` and other
 // architectures; its build tag is the negation of the asm files' tags.
 //
-// amd64 AVX2 (with FMA and F16C): all integer and float kernels; GemmI2S
-// uses a 4-row kernel for one activation row (decode) and a 4-row ×
-// 3-activation tile otherwise (prefill). arm64 NEON: SDOT kernels (4×4 tile)
+// amd64 AVX2 (with FMA and F16C): all integer and float kernels. GemmI2S
+// uses a 4-row kernel for one activation row (decode: one shift per block
+// instead of three, and software prefetch, without which it reads memory at
+// half the rate), a 1-row × 8-activation kernel for groups of eight
+// activation rows of up to 3072 values (prefill), and a 4-row ×
+// 3-activation tile for the rest. GemvQ8_0 and GemvQ6K widen the weights to
+// float32 and use fused multiply-adds. arm64 NEON: SDOT kernels (4×4 tile)
 // where the CPU has the dot-product extension, widening multiplies where it
 // has not, plus quantisation and the float kernels. There are no AVX-512
 // kernels yet: this package's tests could not run them on the machines it
 // was written on, so the AVX512 level is never reported as available.
 // dotI2SFloat and the small ops (RMSNorm, Softmax, RopeNeoX, Axpy) are
-// generic at every level.
+// generic at every level; on arm64 GemvQ8_0 and GemvQ6K dequantise 256
+// weights at a time and use the NEON DotF32.
 //
 // Tests run every kernel at every level in Available(); `go test
 // -kernels.level=avx2` restricts them (and the benchmarks) to one level.

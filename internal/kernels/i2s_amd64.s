@@ -4,7 +4,7 @@
 
 // Ternary × int8 kernels on the I2_S layout (see doc.go), AVX2.
 //
-// Hand-written rather than avo-generated: there are three kernels, each
+// Hand-written rather than avo-generated: there are four kernels, each
 // needs a specific register plan (accumulator tiles that fill the 16 YMM
 // registers), and the arm64 half has to be written by hand anyway, so a
 // generator would add a module and an up-to-date check for little gain.
@@ -97,132 +97,185 @@ dot_done:
 	VZEROUPPER
 	RET
 
-// One group of one weight row against the single activation row of
-// gemvI2S4AVX2: codes from raw, times x group xg, into acc16.
-#define GEMV_GRP(shift, raw, xg, acc16, tmp) \
-	VPSRLW     $shift, raw, tmp; \
-	VPAND      Y15, tmp, tmp;    \
-	VPMADDUBSW xg, tmp, tmp;     \
-	VPADDW     tmp, acc16, acc16
+// The decode kernel decodes with one shift per block instead of three:
+// with c the block's bytes and t = c>>4, c&3 is group 3, t&3 group 1,
+// c&12 = 4·(group 2) and t&12 = 4·(group 0). That is 13 vector operations
+// per row and block instead of 15 (the kernel is limited by them when the
+// weights are in cache). The ×4 products go to their own int16 accumulator
+// (a4), the unscaled ones to a1, and a1 is widened with VPMADDWD by 4 so that
+// the int32 sum is exactly 4·Σ code·x; an arithmetic shift by 2 at the end
+// restores Σ code·x. Bounds per int16 lane (codes up to 3, x in
+// [-128,127]): a4 gains 2 products of at most 2·12·128 = 3072 in magnitude per
+// block, so it is widened after 5 blocks (≤ 30720); a1 gains 2 of at most
+// 768, widened after 20 blocks (≤ 30720). Nothing wraps or saturates.
+
+DATA i2sMask12<>+0(SB)/8, $0x0c0c0c0c0c0c0c0c
+DATA i2sMask12<>+8(SB)/8, $0x0c0c0c0c0c0c0c0c
+DATA i2sMask12<>+16(SB)/8, $0x0c0c0c0c0c0c0c0c
+DATA i2sMask12<>+24(SB)/8, $0x0c0c0c0c0c0c0c0c
+GLOBL i2sMask12<>(SB), RODATA|NOPTR, $32
+
+DATA i2sFours16<>+0(SB)/8, $0x0004000400040004
+DATA i2sFours16<>+8(SB)/8, $0x0004000400040004
+DATA i2sFours16<>+16(SB)/8, $0x0004000400040004
+DATA i2sFours16<>+24(SB)/8, $0x0004000400040004
+GLOBL i2sFours16<>(SB), RODATA|NOPTR, $32
+
+// Software prefetch distance of the decode kernel, in bytes of the weight
+// stream. The hardware prefetchers hardly help this access pattern (without
+// software prefetch the kernel reads memory at half the rate); 4 KiB ahead
+// (64 lines) measured best for one and two threads on Zen 3, with 2 KiB
+// and 8 KiB both slower.
+#define GEMV_PF 4096
+
+// One block of one weight row: codes from src, activations at R12 (memory
+// operands: the four rows need the same 128 bytes, which stay in L1, and
+// loading them in each VPMADDUBSW frees the registers for a4).
+#define GEMV_ROW(src, a1, a4) \
+	VMOVDQU    src, Y12;          \
+	VPSRLW     $4, Y12, Y13;      \
+	VPAND      Y15, Y12, Y8;      \
+	VPMADDUBSW 96(R12), Y8, Y8;   \
+	VPADDW     Y8, a1, a1;        \
+	VPAND      Y14, Y12, Y12;     \
+	VPMADDUBSW 64(R12), Y12, Y12; \
+	VPADDW     Y12, a4, a4;       \
+	VPAND      Y15, Y13, Y9;      \
+	VPMADDUBSW 32(R12), Y9, Y9;   \
+	VPADDW     Y9, a1, a1;        \
+	VPAND      Y14, Y13, Y13;     \
+	VPMADDUBSW (R12), Y13, Y13;   \
+	VPADDW     Y13, a4, a4
+
+// Widen an int16 accumulator (pairs times k) into the int32 sum at off(SP).
+#define GEMV_WIDEN(acc, k, off) \
+	VPMADDWD k, acc, acc;       \
+	VPADDD   off(SP), acc, acc; \
+	VMOVDQU  acc, off(SP)
 
 // func gemvI2S4AVX2(dst *float32, w *byte, stride, quads int, x *int8, nb int, sum, scale, wscale float32)
 //
-// Decode path (one activation row): four weight rows per pass share each
-// activation load and give four independent dependency chains; the four
-// results leave as one 16-byte store after the exact float epilogue
-// (acc-sum)/scale*wscale.
-TEXT ·gemvI2S4AVX2(SB), NOSPLIT, $0-60
+// Decode path (one activation row), four weight rows per pass. The eight
+// int16 accumulators, two masks and four temporaries fill the registers, so
+// the four int32 sums live on the stack (touched once per 5 blocks). The
+// rows of a pass are contiguous, so the weights are one linear stream:
+// R14 runs GEMV_PF bytes ahead of it and prefetches the two lines that one
+// step consumes, stopping at the end of the matrix (R9).
+TEXT ·gemvI2S4AVX2(SB), NOSPLIT, $128-60
 	MOVQ    dst+0(FP), DI
 	MOVQ    w+8(FP), R13
 	MOVQ    stride+16(FP), BX
 	MOVQ    quads+24(FP), CX
 	MOVQ    x+32(FP), R8
 	VMOVDQU i2sMask<>(SB), Y15
+	VMOVDQU i2sMask12<>(SB), Y14
 	TESTQ   CX, CX
 	JZ      gemv_ret
+	MOVQ    CX, R9
+	IMULQ   BX, R9
+	SHLQ    $2, R9
+	ADDQ    R13, R9
+
+	// The loop prefetches GEMV_PF bytes ahead; ask for the first GEMV_PF
+	// bytes here.
+	LEAQ    GEMV_PF(R13), R14
+	CMPQ    R14, R9
+	CMOVQGT R9, R14
+	MOVQ    R13, AX
+
+gemv_ramp:
+	PREFETCHT0 (AX)
+	ADDQ       $64, AX
+	CMPQ       AX, R14
+	JB         gemv_ramp
 
 gemv_quad:
-	MOVQ  R13, SI
-	LEAQ  (SI)(BX*2), R10
-	LEAQ  (SI)(BX*4), R14
-	LEAQ  (R10)(BX*4), R9
-	MOVQ  R8, R12
-	MOVQ  nb+40(FP), R11
-	VPXOR Y8, Y8, Y8
-	VPXOR Y9, Y9, Y9
-	VPXOR Y10, Y10, Y10
-	VPXOR Y11, Y11, Y11
+	MOVQ    R13, SI
+	LEAQ    (SI)(BX*2), R10
+	LEAQ    GEMV_PF(R13), R14
+	MOVQ    R8, R12
+	MOVQ    nb+40(FP), R11
+	VPXOR   Y8, Y8, Y8
+	VMOVDQU Y8, 0(SP)
+	VMOVDQU Y8, 32(SP)
+	VMOVDQU Y8, 64(SP)
+	VMOVDQU Y8, 96(SP)
 
-gemv_chunk:
-	MOVQ    I2S_CHUNK, DX
+gemv_outer:
+	MOVQ    $20, DX
 	CMPQ    R11, DX
 	CMOVQLT R11, DX
 	SUBQ    DX, R11
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+
+gemv_inner:
+	MOVQ    $5, AX
+	CMPQ    DX, AX
+	CMOVQLT DX, AX
+	SUBQ    AX, DX
 	VPXOR   Y4, Y4, Y4
 	VPXOR   Y5, Y5, Y5
 	VPXOR   Y6, Y6, Y6
 	VPXOR   Y7, Y7, Y7
+	PCALIGN $32
 
 gemv_block:
-	// The weights are streamed once from memory: ask for the lines a few
-	// blocks ahead on all four rows, which the hardware prefetcher would
-	// otherwise discover one stream at a time.
+	CMPQ       R14, R9
+	JAE        gemv_nopf
 	PREFETCHT0 (R14)
-	PREFETCHT0 (R14)(BX*1)
-	PREFETCHT0 (R9)
-	PREFETCHT0 (R9)(BX*1)
-	VMOVDQU    (SI), Y0
-	VMOVDQU    (SI)(BX*1), Y1
-	VMOVDQU    (R10), Y2
-	VMOVDQU    (R10)(BX*1), Y3
+	PREFETCHT0 64(R14)
 
-	VMOVDQU (R12), Y12
-	GEMV_GRP(6, Y0, Y12, Y4, Y13)
-	GEMV_GRP(6, Y1, Y12, Y5, Y14)
-	GEMV_GRP(6, Y2, Y12, Y6, Y13)
-	GEMV_GRP(6, Y3, Y12, Y7, Y14)
-	VMOVDQU 32(R12), Y12
-	GEMV_GRP(4, Y0, Y12, Y4, Y13)
-	GEMV_GRP(4, Y1, Y12, Y5, Y14)
-	GEMV_GRP(4, Y2, Y12, Y6, Y13)
-	GEMV_GRP(4, Y3, Y12, Y7, Y14)
-	VMOVDQU 64(R12), Y12
-	GEMV_GRP(2, Y0, Y12, Y4, Y13)
-	GEMV_GRP(2, Y1, Y12, Y5, Y14)
-	GEMV_GRP(2, Y2, Y12, Y6, Y13)
-	GEMV_GRP(2, Y3, Y12, Y7, Y14)
-
-	// Group 3 needs no shift; the raw registers are dead afterwards.
-	VMOVDQU    96(R12), Y12
-	VPAND      Y15, Y0, Y0
-	VPMADDUBSW Y12, Y0, Y0
-	VPADDW     Y0, Y4, Y4
-	VPAND      Y15, Y1, Y1
-	VPMADDUBSW Y12, Y1, Y1
-	VPADDW     Y1, Y5, Y5
-	VPAND      Y15, Y2, Y2
-	VPMADDUBSW Y12, Y2, Y2
-	VPADDW     Y2, Y6, Y6
-	VPAND      Y15, Y3, Y3
-	VPMADDUBSW Y12, Y3, Y3
-	VPADDW     Y3, Y7, Y7
-
+gemv_nopf:
+	GEMV_ROW((SI), Y0, Y4)
+	GEMV_ROW((SI)(BX*1), Y1, Y5)
+	GEMV_ROW((R10), Y2, Y6)
+	GEMV_ROW((R10)(BX*1), Y3, Y7)
 	ADDQ $32, SI
 	ADDQ $32, R10
-	ADDQ $32, R14
-	ADDQ $32, R9
 	ADDQ $128, R12
-	DECQ DX
+	ADDQ $128, R14
+	DECQ AX
 	JNZ  gemv_block
 
-	VPMADDWD i2sOnes16<>(SB), Y4, Y4
-	VPMADDWD i2sOnes16<>(SB), Y5, Y5
-	VPMADDWD i2sOnes16<>(SB), Y6, Y6
-	VPMADDWD i2sOnes16<>(SB), Y7, Y7
-	VPADDD   Y4, Y8, Y8
-	VPADDD   Y5, Y9, Y9
-	VPADDD   Y6, Y10, Y10
-	VPADDD   Y7, Y11, Y11
-	TESTQ    R11, R11
-	JNZ      gemv_chunk
+	GEMV_WIDEN(Y4, i2sOnes16<>(SB), 0)
+	GEMV_WIDEN(Y5, i2sOnes16<>(SB), 32)
+	GEMV_WIDEN(Y6, i2sOnes16<>(SB), 64)
+	GEMV_WIDEN(Y7, i2sOnes16<>(SB), 96)
+	TESTQ DX, DX
+	JNZ   gemv_inner
 
-	// [Σrow0, Σrow1, Σrow2, Σrow3] in X8.
-	VPHADDD      Y9, Y8, Y8
-	VPHADDD      Y11, Y10, Y10
-	VPHADDD      Y10, Y8, Y8
-	VEXTRACTI128 $1, Y8, X9
-	VPADDD       X9, X8, X8
+	GEMV_WIDEN(Y0, i2sFours16<>(SB), 0)
+	GEMV_WIDEN(Y1, i2sFours16<>(SB), 32)
+	GEMV_WIDEN(Y2, i2sFours16<>(SB), 64)
+	GEMV_WIDEN(Y3, i2sFours16<>(SB), 96)
+	TESTQ R11, R11
+	JNZ   gemv_outer
+
+	// [4·Σrow0, 4·Σrow1, 4·Σrow2, 4·Σrow3] in X0, then Σ exactly.
+	VMOVDQU      0(SP), Y0
+	VMOVDQU      32(SP), Y1
+	VMOVDQU      64(SP), Y2
+	VMOVDQU      96(SP), Y3
+	VPHADDD      Y1, Y0, Y0
+	VPHADDD      Y3, Y2, Y2
+	VPHADDD      Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD       X1, X0, X0
+	VPSRAD       $2, X0, X0
 
 	// Same single-precision operations, in the same order, as the generic
 	// (float32(acc) - sum) / scale * wscale, so the floats match exactly.
-	VCVTDQ2PS    X8, X8
-	VBROADCASTSS sum+48(FP), X9
-	VSUBPS       X9, X8, X8
-	VBROADCASTSS scale+52(FP), X9
-	VDIVPS       X9, X8, X8
-	VBROADCASTSS wscale+56(FP), X9
-	VMULPS       X9, X8, X8
-	VMOVUPS      X8, (DI)
+	VCVTDQ2PS    X0, X0
+	VBROADCASTSS sum+48(FP), X1
+	VSUBPS       X1, X0, X0
+	VBROADCASTSS scale+52(FP), X1
+	VDIVPS       X1, X0, X0
+	VBROADCASTSS wscale+56(FP), X1
+	VMULPS       X1, X0, X0
+	VMOVUPS      X0, (DI)
 
 	ADDQ $16, DI
 	LEAQ (R13)(BX*4), R13
@@ -391,5 +444,159 @@ tile_block:
 	JNZ  tile_quad
 
 tile_ret:
+	VZEROUPPER
+	RET
+
+// One group of one weight row against eight activation rows
+// (gemmI2S1x8AVX2): code from the raw bytes in Y14, activation a at
+// xoff from P0 = R12 (a = 0, 1, 2), P1 = R10 (3, 4, 5) or P2 = R11 (6, 7).
+#define T8_MAC(x, acc) \
+	VPMADDUBSW x, Y13, Y12; \
+	VPADDW     Y12, acc, acc
+
+#define T8_GRP(shift, xoff) \
+	VPSRLW $shift, Y14, Y13;           \
+	VPAND  Y15, Y13, Y13;              \
+	T8_MAC(xoff(R12), Y0);             \
+	T8_MAC(xoff(R12)(R9*1), Y1);       \
+	T8_MAC(xoff(R12)(R9*2), Y2);       \
+	T8_MAC(xoff(R10), Y3);             \
+	T8_MAC(xoff(R10)(R9*1), Y4);       \
+	T8_MAC(xoff(R10)(R9*2), Y5);       \
+	T8_MAC(xoff(R11), Y6);             \
+	T8_MAC(xoff(R11)(R9*1), Y7)
+
+#define T8_WIDEN(acc, off) \
+	VPMADDWD i2sOnes16<>(SB), acc, acc; \
+	VPADDD   off(SP), acc, acc;         \
+	VMOVDQU  acc, off(SP)
+
+// func gemmI2S1x8AVX2(dst *float32, ldd int, w *byte, stride, rows int, x *int8, ldx, nb int, sums *int32, scales *float32, wscale float32)
+//
+// Prefill path: one weight row against eight activation rows. Each block
+// is loaded once and decoded once per group (shift, mask) for eight
+// VPMADDUBSW/VPADDW pairs, so 71 vector operations do 1024 multiply-adds
+// (the 4×3 tile needs 31 for 384). The eight int16 accumulators are widened
+// every 8 blocks (the bound in the header) into int32 sums on the stack
+// (activation a at 32a). The eight activation rows, 8·ldx bytes, should
+// stay in L1 while the caller runs this over the rows of a block.
+TEXT ·gemmI2S1x8AVX2(SB), 0, $256-84
+	MOVQ    w+16(FP), SI
+	MOVQ    ldx+48(FP), R9
+	MOVQ    dst+0(FP), DI
+	VMOVDQU i2sMask<>(SB), Y15
+	MOVQ    rows+32(FP), CX
+	TESTQ   CX, CX
+	JZ      t8_ret
+
+t8_row:
+	MOVQ    x+40(FP), R12
+	LEAQ    (R12)(R9*2), R10
+	ADDQ    R9, R10
+	LEAQ    (R10)(R9*2), R11
+	ADDQ    R9, R11
+	MOVQ    nb+56(FP), BX
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, 0(SP)
+	VMOVDQU Y0, 32(SP)
+	VMOVDQU Y0, 64(SP)
+	VMOVDQU Y0, 96(SP)
+	VMOVDQU Y0, 128(SP)
+	VMOVDQU Y0, 160(SP)
+	VMOVDQU Y0, 192(SP)
+	VMOVDQU Y0, 224(SP)
+
+t8_chunk:
+	MOVQ    I2S_CHUNK, DX
+	CMPQ    BX, DX
+	CMOVQLT BX, DX
+	SUBQ    DX, BX
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	PCALIGN $32
+
+t8_block:
+	VMOVDQU (SI), Y14
+	T8_GRP(6, 0)
+	T8_GRP(4, 32)
+	T8_GRP(2, 64)
+	T8_GRP(0, 96)
+	ADDQ    $32, SI
+	ADDQ    $128, R12
+	ADDQ    $128, R10
+	ADDQ    $128, R11
+	DECQ    DX
+	JNZ     t8_block
+
+	T8_WIDEN(Y0, 0)
+	T8_WIDEN(Y1, 32)
+	T8_WIDEN(Y2, 64)
+	T8_WIDEN(Y3, 96)
+	T8_WIDEN(Y4, 128)
+	T8_WIDEN(Y5, 160)
+	T8_WIDEN(Y6, 192)
+	T8_WIDEN(Y7, 224)
+	TESTQ   BX, BX
+	JNZ     t8_chunk
+
+	// Σ of activation a in lane a of Y8: pairwise adds within each
+	// 128-bit half, then the halves.
+	VMOVDQU    0(SP), Y0
+	VMOVDQU    32(SP), Y1
+	VMOVDQU    64(SP), Y2
+	VMOVDQU    96(SP), Y3
+	VMOVDQU    128(SP), Y4
+	VMOVDQU    160(SP), Y5
+	VMOVDQU    192(SP), Y6
+	VMOVDQU    224(SP), Y7
+	VPHADDD    Y1, Y0, Y0
+	VPHADDD    Y3, Y2, Y2
+	VPHADDD    Y2, Y0, Y0
+	VPHADDD    Y5, Y4, Y4
+	VPHADDD    Y7, Y6, Y6
+	VPHADDD    Y6, Y4, Y4
+	VPERM2I128 $0x20, Y4, Y0, Y8
+	VPERM2I128 $0x31, Y4, Y0, Y9
+	VPADDD     Y9, Y8, Y8
+
+	// Same single-precision operations, in the same order, as the generic
+	// (float32(acc) - float32(sums[i])) / scales[i] * wscale.
+	MOVQ         sums+64(FP), AX
+	VCVTDQ2PS    Y8, Y8
+	VCVTDQ2PS    (AX), Y9
+	VSUBPS       Y9, Y8, Y8
+	MOVQ         scales+72(FP), AX
+	VDIVPS       (AX), Y8, Y8
+	VBROADCASTSS wscale+80(FP), Y9
+	VMULPS       Y9, Y8, Y8
+
+	// Activation a's result goes to dst + 4·(a·ldd + row).
+	MOVQ         ldd+8(FP), DX
+	SHLQ         $2, DX
+	LEAQ         (DI)(DX*2), AX
+	ADDQ         DX, AX
+	LEAQ         (AX)(DX*2), R8
+	ADDQ         DX, R8
+	VEXTRACTF128 $1, Y8, X9
+	VMOVSS       X8, (DI)
+	VEXTRACTPS   $1, X8, (DI)(DX*1)
+	VEXTRACTPS   $2, X8, (DI)(DX*2)
+	VEXTRACTPS   $3, X8, (AX)
+	VMOVSS       X9, (AX)(DX*1)
+	VEXTRACTPS   $1, X9, (AX)(DX*2)
+	VEXTRACTPS   $2, X9, (R8)
+	VEXTRACTPS   $3, X9, (R8)(DX*1)
+
+	ADDQ $4, DI
+	DECQ CX
+	JNZ  t8_row
+
+t8_ret:
 	VZEROUPPER
 	RET

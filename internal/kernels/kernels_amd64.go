@@ -17,6 +17,9 @@ func gemvI2S4AVX2(dst *float32, w *byte, stride, quads int, x *int8, nb int, sum
 func gemmI2S4x3AVX2(dst *float32, ldd int, w *byte, stride, quads int, x *int8, ldx, nb int, post *[6]float32, wscale float32)
 
 //go:noescape
+func gemmI2S1x8AVX2(dst *float32, ldd int, w *byte, stride, rows int, x *int8, ldx, nb int, sums *int32, scales *float32, wscale float32)
+
+//go:noescape
 func absMaxAVX2(x *float32, n int) float32
 
 //go:noescape
@@ -52,6 +55,16 @@ func dotI2SAVX2Go(w []byte, x []int8) int32 {
 // activations stream past it.
 const gemmBlockBytes = 48 << 10
 
+// gemm8MaxActBytes bounds the eight activation rows of the 1×8 prefill
+// kernel: they are read once per weight row and must stay in L1 (32 KiB
+// on Zen 3, beside the weight row); longer rows (K = 6912) measured slower
+// than the 4×3 tile.
+const gemm8MaxActBytes = 24 << 10
+
+// gemm8MaxRows caps the row block of the 1×8 kernel (its output buffer
+// lives on the stack).
+const gemm8MaxRows = 128
+
 func gemmI2SAVX2Go(dst []float32, ldd int, w []byte, stride, rows int, x []int8, ldx, n int, sums []int32, scales []float32, wscale float32) {
 	nb := stride / BlockBytes
 	if rows <= 0 || n <= 0 || nb == 0 {
@@ -64,6 +77,33 @@ func gemmI2SAVX2Go(dst []float32, ldd int, w []byte, stride, rows int, x []int8,
 	_ = dst[(n-1)*ldd+rows-1]
 	_ = sums[n-1]
 	_ = scales[n-1]
+
+	if n >= 8 && 8*kp <= gemm8MaxActBytes {
+		// Eight activation rows at a time against a row block that stays
+		// in L2 while the groups of eight sweep it; the activation rows
+		// left over go through the 4×3 tile below. The kernel writes one
+		// output per activation row for each weight row; into dst those
+		// are eight cache lines, ldd apart, per weight row, which have
+		// left L1 by the time the next rows fill them (this cost more
+		// than the tile saved), so the results go through a buffer and
+		// are copied out a row block at a time.
+		var tmp [8 * gemm8MaxRows]float32
+		n8 := n &^ 7
+		blockRows := min(gemm8MaxRows, max(1, gemmBlockBytes/stride))
+		for r0 := 0; r0 < rows; r0 += blockRows {
+			rb := min(blockRows, rows-r0)
+			for i := 0; i < n8; i += 8 {
+				gemmI2S1x8AVX2(&tmp[0], rb, &w[r0*stride], stride, rb, &x[i*ldx], ldx, nb, &sums[i], &scales[i], wscale)
+				for a := 0; a < 8; a++ {
+					copy(dst[(i+a)*ldd+r0:(i+a)*ldd+r0+rb], tmp[a*rb:(a+1)*rb])
+				}
+			}
+		}
+		if n8 == n {
+			return
+		}
+		dst, x, sums, scales, n = dst[n8*ldd:], x[n8*ldx:], sums[n8:], scales[n8:], n-n8
+	}
 
 	rows4 := rows &^ 3
 	block := rows4
@@ -182,4 +222,32 @@ func dotF32AVX2Go(a, b []float32) float32 {
 		acc += a[i] * b[i]
 	}
 	return acc
+}
+
+//go:noescape
+func gemvQ8_0AVX2(dst *float32, data *byte, rowBytes, rows int, x *float32, nb int)
+
+//go:noescape
+func gemvQ6KAVX2(dst *float32, data *byte, rowBytes, rows int, x *float32, nb int)
+
+func gemvQ8_0AVX2Go(dst []float32, data []byte, rowBytes int, x []float32) {
+	checkBlockRows(len(dst), rowBytes, Q8_0BlockBytes, data)
+	nb := rowBytes / Q8_0BlockBytes
+	if len(dst) == 0 || nb == 0 {
+		clear(dst)
+		return
+	}
+	_ = x[nb*Q8_0BlockWeights-1]
+	gemvQ8_0AVX2(&dst[0], &data[0], rowBytes, len(dst), &x[0], nb)
+}
+
+func gemvQ6KAVX2Go(dst []float32, data []byte, rowBytes int, x []float32) {
+	checkBlockRows(len(dst), rowBytes, Q6KBlockBytes, data)
+	nb := rowBytes / Q6KBlockBytes
+	if len(dst) == 0 || nb == 0 {
+		clear(dst)
+		return
+	}
+	_ = x[nb*Q6KBlockWeights-1]
+	gemvQ6KAVX2(&dst[0], &data[0], rowBytes, len(dst), &x[0], nb)
 }

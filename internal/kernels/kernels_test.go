@@ -179,7 +179,7 @@ func TestGemmI2S(t *testing.T) {
 		{13, 1152}, {64, 2560}, {67, 704}, {9, 6912}, {200, 2560}, {130, 6912},
 	}
 	for _, s := range shapes {
-		for _, n := range []int{1, 2, 3, 4, 5, 8} {
+		for _, n := range []int{1, 2, 3, 4, 5, 8, 11, 17} {
 			kp := PaddedK(s.k)
 			stride := kp / 4
 			w := randCodes(r, s.rows, s.k, n == 4)
@@ -217,6 +217,40 @@ func TestGemmI2S(t *testing.T) {
 					}
 				})
 			})
+		}
+	}
+}
+
+// TestGemmI2SExtremes drives every int16 accumulator of the kernels to its
+// bound: all products at their largest magnitude (code 3 and x = -128 or
+// 127), only in the groups that share an accumulator (0xcc: groups 0 and 2;
+// 0x33: groups 1 and 3), over block counts just below and above each
+// widening interval.
+func TestGemmI2SExtremes(t *testing.T) {
+	for _, k := range []int{128, 512, 640, 768, 2560, 2688, 3200, 6912} {
+		for _, wb := range []byte{0xff, 0xcc, 0x33, 0xaa, 0x00} {
+			for _, xv := range []int8{-128, 127} {
+				for _, n := range []int{1, 3, 4, 8, 11} {
+					const rows = 9
+					kp := PaddedK(k)
+					stride := kp / 4
+					w := fill(rows*stride, wb)
+					x := fill(n*kp, xv)
+					sums := fill(n, int32(xv)*int32(kp))
+					scales := fill(n, float32(1.5))
+					want := make([]float32, n*rows)
+					gemmI2SGeneric(want, rows, w, stride, rows, x, kp, n, sums, scales, 0.25)
+					forEachVariant(t, func(t *testing.T) {
+						got := make([]float32, n*rows)
+						GemmI2S(got, rows, w, stride, rows, x, kp, n, sums, scales, 0.25)
+						for j := range want {
+							if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+								t.Fatalf("k=%d w=%#02x x=%d n=%d: dst[%d] = %v, want %v", k, wb, xv, n, j, got[j], want[j])
+							}
+						}
+					})
+				}
+			}
 		}
 	}
 }

@@ -112,16 +112,29 @@ func (d *Dense) Dot(r int, x []float32, scratch []float32) float32 {
 		return kernels.DotF16(d.u16[r*d.Cols:(r+1)*d.Cols], x)
 	case DenseBF16:
 		return kernels.DotBF16(d.u16[r*d.Cols:(r+1)*d.Cols], x)
+	case DenseQ8_0, DenseQ6_K:
+		// The GEMV kernel on one row, so that Dot and Gemv agree bit for bit.
+		var out [1]float32
+		d.Gemv(out[:], r, r+1, x, scratch)
+		return out[0]
 	}
 	d.Row(r, scratch)
 	return kernels.DotF32(scratch[:d.Cols], x)
 }
 
 // Gemv writes row r · x into dst[r-lo] for every row r in [lo, hi).
-// scratch must hold Cols floats for the block-quantised types.
+// scratch is unused since every type has a kernel that reads its rows in
+// place; the parameter stays for the callers that pass it.
 func (d *Dense) Gemv(dst []float32, lo, hi int, x []float32, scratch []float32) {
-	if d.Type == DenseF16 {
+	switch d.Type {
+	case DenseF16:
 		kernels.GemvF16(dst[:hi-lo], d.u16[lo*d.Cols:hi*d.Cols], d.Cols, x)
+		return
+	case DenseQ8_0:
+		kernels.GemvQ8_0(dst[:hi-lo], d.Data[lo*d.rowBytes:hi*d.rowBytes], d.rowBytes, x)
+		return
+	case DenseQ6_K:
+		kernels.GemvQ6K(dst[:hi-lo], d.Data[lo*d.rowBytes:hi*d.rowBytes], d.rowBytes, x)
 		return
 	}
 	for r := lo; r < hi; r++ {

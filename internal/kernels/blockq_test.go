@@ -1,0 +1,159 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// randQ8_0 returns rows Q8_0 rows of k values with random scales and codes.
+func randQ8_0(r *rand.Rand, rows, k int) []byte {
+	b := make([]byte, rows*k/Q8_0BlockWeights*Q8_0BlockBytes)
+	for i := 0; i < len(b); i += Q8_0BlockBytes {
+		d := F32ToF16(float32(r.NormFloat64() * 0.01))
+		b[i], b[i+1] = byte(d), byte(d>>8)
+		for j := 2; j < Q8_0BlockBytes; j++ {
+			b[i+j] = byte(r.Uint32())
+		}
+	}
+	return b
+}
+
+// randQ6K returns rows Q6_K rows of k values: random bits, scales and d.
+func randQ6K(r *rand.Rand, rows, k int) []byte {
+	b := make([]byte, rows*k/Q6KBlockWeights*Q6KBlockBytes)
+	for i := 0; i < len(b); i += Q6KBlockBytes {
+		for j := 0; j < 208; j++ {
+			b[i+j] = byte(r.Uint32())
+		}
+		d := F32ToF16(float32(r.NormFloat64() * 0.001))
+		b[i+208], b[i+209] = byte(d), byte(d>>8)
+	}
+	return b
+}
+
+// blockQExact returns Σ w_j·x_j in float64 with the exact weights
+// (d·q for Q8_0, d·scale·(q-32) for Q6_K) and Σ|w_j·x_j|.
+func blockQExact(q6 bool, row []byte, x []float32) (exact, abs float64) {
+	add := func(w float64, xv float32) {
+		p := w * float64(xv)
+		exact += p
+		abs += math.Abs(p)
+	}
+	if !q6 {
+		for b := 0; b < len(row)/Q8_0BlockBytes; b++ {
+			blk := row[b*Q8_0BlockBytes:]
+			d := float64(F16ToF32(uint16(blk[0]) | uint16(blk[1])<<8))
+			for j := 0; j < Q8_0BlockWeights; j++ {
+				add(d*float64(int8(blk[2+j])), x[b*Q8_0BlockWeights+j])
+			}
+		}
+		return
+	}
+	for b := 0; b < len(row)/Q6KBlockBytes; b++ {
+		blk := row[b*Q6KBlockBytes:]
+		for j := 0; j < Q6KBlockWeights; j++ {
+			add(float64(F16ToF32(uint16(blk[208])|uint16(blk[209])<<8))*q6KScaledCode(blk, j), x[b*Q6KBlockWeights+j])
+		}
+	}
+	return
+}
+
+// q6KScaledCode returns scale·(q-32) of weight j of a Q6_K super-block,
+// read bit by bit from the layout (independently of dequantQ6K's loop).
+func q6KScaledCode(blk []byte, j int) float64 {
+	h, l := j/128, j%128 // half, then 32-value quarter and position
+	qd, p := l/32, l%32
+	lo := blk[64*h+p+32*(qd%2)]
+	if qd >= 2 {
+		lo >>= 4
+	}
+	hi := blk[128+32*h+p] >> (2 * qd) & 3
+	q := int(lo&0xf|hi<<4) - 32
+	return float64(int8(blk[192+8*h+2*qd+p/16])) * float64(q)
+}
+
+type blockGemv struct {
+	name   string
+	q6     bool
+	bw, bb int
+	rand   func(*rand.Rand, int, int) []byte
+	run    func([]float32, []byte, int, []float32)
+}
+
+var blockGemvs = []blockGemv{
+	{"Q8_0", false, Q8_0BlockWeights, Q8_0BlockBytes, randQ8_0, GemvQ8_0},
+	{"Q6K", true, Q6KBlockWeights, Q6KBlockBytes, randQ6K, GemvQ6K},
+}
+
+// The block-quantised GEMVs follow the float rule of doc.go, with one more
+// 2⁻²⁴·Σ|wᵢxᵢ| for Q6_K, whose dequantised weights (the generic level's)
+// are rounded to float32: each row lies within floatTol of the exact sum
+// with exact weights, and a row's bits do not depend on its neighbours.
+func TestGemvBlockQ(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	// The dequantise-and-DotF32 fallbacks are installed on arm64 only;
+	// test them everywhere, with each level's DotF32.
+	all := append([]blockGemv{
+		{"Q8_0ViaDot", false, Q8_0BlockWeights, Q8_0BlockBytes, randQ8_0, func(d []float32, m []byte, rb int, x []float32) { gemvQ8_0ViaDot(d, m, rb, x) }},
+		{"Q6KViaDot", true, Q6KBlockWeights, Q6KBlockBytes, randQ6K, func(d []float32, m []byte, rb int, x []float32) { gemvQ6KViaDot(d, m, rb, x) }},
+	}, blockGemvs...)
+	for _, g := range all {
+		for _, rows := range []int{1, 2, 5, 33} {
+			for _, nb := range []int{1, 2, 3, 10, 11} {
+				k := nb * g.bw
+				m := g.rand(r, rows, k)
+				x := randF32(r, k+3)
+				rb := nb * g.bb
+				t.Run(fmt.Sprintf("%s_%dx%d", g.name, rows, k), func(t *testing.T) {
+					forEachVariant(t, func(t *testing.T) {
+						dst := fill(rows+1, float32(-3))
+						g.run(dst[:rows], m, rb, x)
+						if dst[rows] != -3 {
+							t.Fatal("wrote past the end")
+						}
+						for i := 0; i < rows; i++ {
+							exact, abs := blockQExact(g.q6, m[i*rb:(i+1)*rb], x)
+							tol := floatTol(k, abs)
+							if g.q6 {
+								tol += 0x1p-24 * abs
+							}
+							if d := math.Abs(float64(dst[i]) - exact); d > tol {
+								t.Fatalf("row %d: %v, exact %v (diff %g > %g)", i, dst[i], exact, d, tol)
+							}
+							one := make([]float32, 1)
+							g.run(one, m[i*rb:(i+1)*rb], rb, x)
+							if math.Float32bits(one[0]) != math.Float32bits(dst[i]) {
+								t.Fatalf("row %d alone: %v, with the others %v", i, one[0], dst[i])
+							}
+						}
+					})
+				})
+			}
+		}
+	}
+}
+
+func TestGemvBlockQShortSlices(t *testing.T) {
+	for _, g := range blockGemvs {
+		m := make([]byte, 2*g.bb)
+		calls := map[string]func(){
+			"data":     func() { g.run(make([]float32, 3), m, g.bb, make([]float32, g.bw)) },
+			"x":        func() { g.run(make([]float32, 2), m, g.bb, make([]float32, g.bw-1)) },
+			"rowBytes": func() { g.run(make([]float32, 1), m, g.bb+1, make([]float32, 2*g.bw)) },
+		}
+		forEachVariant(t, func(t *testing.T) {
+			for name, f := range calls {
+				func() {
+					defer func() {
+						if recover() == nil {
+							t.Errorf("%s/%s: no panic", g.name, name)
+						}
+					}()
+					f()
+				}()
+			}
+		})
+	}
+}

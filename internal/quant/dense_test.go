@@ -1,0 +1,58 @@
+package quant
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// Dense.Gemv of the block-quantised types (their own kernels) against the
+// dequantised rows (Row) summed in float64, and Dot against Gemv bit for bit.
+func TestDenseGemvBlockTypes(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const rows, cols = 37, 768
+	for _, typ := range []DenseType{DenseQ8_0, DenseQ6_K} {
+		var data []byte
+		for i := 0; i < rows; i++ {
+			x := randomRow(r, cols, 0.05)
+			var b []byte
+			var err error
+			if typ == DenseQ8_0 {
+				b = make([]byte, RowBytesQ8_0(cols))
+				err = QuantizeRowQ8_0(b, x)
+			} else {
+				b = make([]byte, RowBytesQ6K(cols))
+				err = QuantizeRowQ6K(b, x)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = append(data, b...)
+		}
+		d, err := NewDense(typ, rows, cols, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := randomRow(r, cols, 1)
+		got := make([]float32, rows)
+		d.Gemv(got[3:], 3, rows, x, nil)
+		w := make([]float32, cols)
+		for i := 3; i < rows; i++ {
+			d.Row(i, w)
+			var exact, abs float64
+			for j := range w {
+				p := float64(w[j]) * float64(x[j])
+				exact += p
+				abs += math.Abs(p)
+			}
+			// Within the float bound of the kernels (doc.go), plus the
+			// rounding of the dequantised weights.
+			if diff := math.Abs(float64(got[i]) - exact); diff > float64(cols+2)*0x1p-24*abs {
+				t.Errorf("%v row %d: Gemv %v, want %v", typ, i, got[i], exact)
+			}
+			if dot := d.Dot(i, x, nil); math.Float32bits(dot) != math.Float32bits(got[i]) {
+				t.Errorf("%v row %d: Dot %v != Gemv %v", typ, i, dot, got[i])
+			}
+		}
+	}
+}
