@@ -181,9 +181,9 @@ func (p *Pool) For(n, grain int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	// Aim for a few chunks per thread so uneven ranges balance, without
+	// Aim for about eight chunks per thread so uneven ranges balance, without
 	// paying a claim per tiny chunk.
-	if g := (n + 4*p.n - 1) / (4 * p.n); g > grain {
+	if g := (n + 8*p.n - 1) / (8 * p.n); g > grain {
 		grain = (g + grain - 1) / grain * grain
 	}
 	chunks := (n + grain - 1) / grain

@@ -43,21 +43,42 @@ func (m *Model) quantize(a *acts, x []float32, n, k int) {
 
 // linear computes dst[t*w.Rows+r] = Σ_c w[r,c]·x[t,c] for the n tokens of a.
 func (m *Model) linear(dst []float32, w *quant.Ternary, a *acts, n int) {
+	m.linears([][]float32{dst}, []*quant.Ternary{w}, a, n)
+}
+
+// linears runs several matrices that read the same input (q, k, v; gate,
+// up) as one parallel loop over all their rows: one synchronisation instead
+// of one per matrix, and no thread idles at the end of the small ones.
+func (m *Model) linears(dsts [][]float32, ws []*quant.Ternary, a *acts, n int) {
+	total := 0
+	for _, w := range ws {
+		total += w.Rows
+	}
+	m.pool.For(total, 16, func(lo, hi int) {
+		base := 0
+		for i, w := range ws {
+			l, h := max(lo-base, 0), min(hi-base, w.Rows)
+			if l < h {
+				m.rowsOf(dsts[i], w, a, n, l, h)
+			}
+			base += w.Rows
+		}
+	})
+}
+
+// rowsOf computes rows [lo, hi) of one matrix for all n tokens.
+func (m *Model) rowsOf(dst []float32, w *quant.Ternary, a *acts, n, lo, hi int) {
 	stride := w.Stride
 	if m.floatAct {
-		m.pool.For(w.Rows, 16, func(lo, hi int) {
-			for t := 0; t < n; t++ {
-				x := a.f[t*a.kp : (t+1)*a.kp]
-				for r := lo; r < hi; r++ {
-					dst[t*w.Rows+r] = kernels.DotI2SFloat(w.Data[r*stride:(r+1)*stride], x) * w.Scale
-				}
+		for t := 0; t < n; t++ {
+			x := a.f[t*a.kp : (t+1)*a.kp]
+			for r := lo; r < hi; r++ {
+				dst[t*w.Rows+r] = kernels.DotI2SFloat(w.Data[r*stride:(r+1)*stride], x) * w.Scale
 			}
-		})
+		}
 		return
 	}
-	m.pool.For(w.Rows, 16, func(lo, hi int) {
-		kernels.GemmI2S(dst[lo:], w.Rows, w.Data[lo*stride:hi*stride], stride, hi-lo, a.q, a.kp, n, a.sums, a.scales, w.Scale)
-	})
+	kernels.GemmI2S(dst[lo:], w.Rows, w.Data[lo*stride:hi*stride], stride, hi-lo, a.q, a.kp, n, a.sums, a.scales, w.Scale)
 }
 
 func grow[T any](s []T, n int) []T {
@@ -195,9 +216,7 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 		kernels.RMSNorm(s.xn[t*H:(t+1)*H], x[t*H:(t+1)*H], L.attnNorm, c.RMSEps)
 	}
 	m.quantize(&s.a, s.xn, T, H)
-	m.linear(s.q, L.q, &s.a, T)
-	m.linear(s.k, L.k, &s.a, T)
-	m.linear(s.v, L.v, &s.a, T)
+	m.linears([][]float32{s.q, s.k, s.v}, []*quant.Ternary{L.q, L.k, L.v}, &s.a, T)
 	for t, r := range refs {
 		cs, sn := m.cos[r.pos*half:(r.pos+1)*half], m.sin[r.pos*half:(r.pos+1)*half]
 		for h := 0; h < c.Heads; h++ {
@@ -246,8 +265,7 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 		kernels.RMSNorm(s.xn[t*H:(t+1)*H], x[t*H:(t+1)*H], L.ffnNorm, c.RMSEps)
 	}
 	m.quantize(&s.a, s.xn, T, H)
-	m.linear(s.g, L.gate, &s.a, T)
-	m.linear(s.u, L.up, &s.a, T)
+	m.linears([][]float32{s.g, s.u}, []*quant.Ternary{L.gate, L.up}, &s.a, T)
 	if c.Act == "relu2" {
 		for i, g := range s.g {
 			if g < 0 {
