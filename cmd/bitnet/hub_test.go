@@ -105,7 +105,7 @@ func TestHubPullLsRm(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "No models in "+cache) {
 		t.Errorf("ls after rm: exit %d, %q", code, out)
 	}
-	if code, out, _ = hubRun(t, "ls", "--json"); strings.TrimSpace(out) != "[]" {
+	if _, out, _ = hubRun(t, "ls", "--json"); strings.TrimSpace(out) != "[]" {
 		t.Errorf("empty ls --json: %q", out)
 	}
 	code, _, errOut = hubRun(t, "rm", hubTestRepo)

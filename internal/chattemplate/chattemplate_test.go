@@ -93,7 +93,7 @@ type chatCase struct {
 // TestBitNetChat renders the 2B-4T template from its tokenizer_config.json
 // and checks the prompt and ids against transformers.js (chat.jsonl).
 func TestBitNetChat(t *testing.T) {
-	tok, err := tokenizer.Load("../../testdata/tokenizer/llama3/tokenizer_config.json")
+	_, err := tokenizer.Load("../../testdata/tokenizer/llama3/tokenizer_config.json")
 	if err == nil {
 		t.Fatal("loading a config as a tokenizer succeeded")
 	}
@@ -101,7 +101,7 @@ func TestBitNetChat(t *testing.T) {
 	// The 9 MB tokenizer.json is stored gzipped; the template and ids only
 	// need the folder's configs and the tokenizer, which tokenizer's own
 	// tests unpack the same way.
-	tok = loadLlama3(t, dir)
+	tok := loadLlama3(t, dir)
 	tmpl, err := Compile("llama3 tokenizer_config.json", tok.ChatTemplate())
 	if err != nil {
 		t.Fatal(err)

@@ -536,8 +536,10 @@ func (e *jsonEncoder) value(v jinja.Value, level int) error {
 		e.newline(level)
 		e.b.WriteByte('}')
 	case v.IsUndefined():
+		//lint:ignore ST1005 the message is Python's, word for word
 		return fmt.Errorf("Object of type Undefined is not JSON serializable")
 	default:
+		//lint:ignore ST1005 the message is Python's, word for word
 		return fmt.Errorf("Object of type %s is not JSON serializable", v.String())
 	}
 	return nil

@@ -58,6 +58,8 @@ var (
 
 // disableDotProd makes SetLevel(NEON) pick the kernels that do without the
 // dot-product instructions, so tests can run both arm64 paths on one CPU.
+//
+//lint:ignore U1000 read by dispatch_arm64.go and by the tests
 var disableDotProd bool
 
 func init() {

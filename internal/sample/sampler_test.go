@@ -147,7 +147,7 @@ func TestPenalties(t *testing.T) {
 		{"presence", func(p *Params) { p.PresencePenalty = 0.25 }, []float32{1.75, -2.25, 1, 0.25, -1.25}},
 		// Counts 0:2 1:1 3:1 4:1. Repeat first, then count*freq + presence.
 		{"all three", func(p *Params) { p.RepeatPenalty, p.FrequencyPenalty, p.PresencePenalty = 2, 0.5, 0.25 },
-			[]float32{1 - 1 - 0.25, -4 - 0.5 - 0.25, 1, 0.25 - 0.5 - 0.25, -2 - 0.5 - 0.25}},
+			[]float32{-0.25, -4 - 0.5 - 0.25, 1, 0.25 - 0.5 - 0.25, -2 - 0.5 - 0.25}},
 		// The last 4 entries are 0 3 99 -1: only ids 0 and 3, once each.
 		{"window 4", func(p *Params) { p.RepeatLastN, p.RepeatPenalty, p.FrequencyPenalty = 4, 2, 0.5 }, []float32{0.5, -2, 1, -0.25, -1}},
 		{"window 0 disables", func(p *Params) { p.RepeatLastN, p.RepeatPenalty = 0, 2 }, logits},
