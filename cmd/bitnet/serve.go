@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +28,7 @@ type serveFlags struct {
 	queue        int
 	timeout      time.Duration
 	drainTimeout time.Duration
+	apiKeyFile   string
 	apiKey       string
 	alias        string
 	maxBody      int64
@@ -68,7 +71,8 @@ Ctrl-C drains: new requests get 503, streams in flight finish (up to
 	fs.IntVar(&f.queue, "queue", 64, "requests that may wait for a slot; beyond that 429 (0: none)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Minute, "longest a generation request may run (0: no limit)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, how long streams in flight may take to finish")
-	fs.StringVar(&f.apiKey, "api-key", "", "require \"Authorization: Bearer KEY\" on /v1/* (default $BITNET_API_KEY)")
+	fs.StringVar(&f.apiKey, "api-key", "", "require \"Authorization: Bearer KEY\" on /v1/*")
+	fs.StringVar(&f.apiKeyFile, "api-key-file", "", "read the API key from this file (keeps it out of the process list)")
 	fs.StringVar(&f.alias, "alias", "", "model name to report and accept in requests (default: the model's name)")
 	fs.Int64Var(&f.maxBody, "max-body", 1<<20, "largest request body in bytes")
 	fs.BoolVar(&f.logJSON, "log-json", false, "write request logs as JSON lines")
@@ -98,8 +102,17 @@ func (f *serveFlags) run(cmd *cobra.Command) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
-	if f.apiKey == "" {
-		f.apiKey = os.Getenv("BITNET_API_KEY")
+	if f.apiKeyFile != "" {
+		if f.apiKey != "" {
+			return usagef("give --api-key or --api-key-file, not both")
+		}
+		b, err := os.ReadFile(f.apiKeyFile)
+		if err != nil {
+			return fmt.Errorf("--api-key-file: %w", err)
+		}
+		if f.apiKey = strings.TrimSpace(string(b)); f.apiKey == "" {
+			return fmt.Errorf("--api-key-file: %s is empty", f.apiKeyFile)
+		}
 	}
 	var h slog.Handler = slog.NewTextHandler(cmd.ErrOrStderr(), nil)
 	if f.logJSON {

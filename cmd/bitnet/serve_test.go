@@ -132,3 +132,18 @@ func TestServeRunsAndStops(t *testing.T) {
 		t.Errorf("log lacks request or stop lines:\n%s", log)
 	}
 }
+
+func TestServeAPIKeyFileErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--api-key", "a", "--api-key-file", "k"}, "not both"},
+		{[]string{"serve", "--api-key-file", "/nonexistent/key"}, "--api-key-file"},
+	} {
+		code, _, stderr := cli(t, "", tc.args...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want an error mentioning %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
