@@ -212,12 +212,13 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 	half := hd / 2
 
 	// Attention.
-	for t := 0; t < T; t++ {
+	m.perToken(T, func(t int) {
 		kernels.RMSNorm(s.xn[t*H:(t+1)*H], x[t*H:(t+1)*H], L.attnNorm, c.RMSEps)
-	}
+	})
 	m.quantize(&s.a, s.xn, T, H)
 	m.linears([][]float32{s.q, s.k, s.v}, []*quant.Ternary{L.q, L.k, L.v}, &s.a, T)
-	for t, r := range refs {
+	m.perToken(T, func(t int) {
+		r := refs[t]
 		cs, sn := m.cos[r.pos*half:(r.pos+1)*half], m.sin[r.pos*half:(r.pos+1)*half]
 		for h := 0; h < c.Heads; h++ {
 			kernels.RopeNeoX(s.q[t*qDim+h*hd:t*qDim+(h+1)*hd], cs, sn)
@@ -225,9 +226,11 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 		for h := 0; h < c.KVHeads; h++ {
 			kernels.RopeNeoX(s.k[t*kvDim+h*hd:t*kvDim+(h+1)*hd], cs, sn)
 		}
+		// Tokens of one sequence have distinct positions, so these
+		// writes never overlap.
 		copy(r.seq.K[l][r.pos*kvDim:(r.pos+1)*kvDim], s.k[t*kvDim:(t+1)*kvDim])
 		copy(r.seq.V[l][r.pos*kvDim:(r.pos+1)*kvDim], s.v[t*kvDim:(t+1)*kvDim])
-	}
+	})
 	group := c.Heads / c.KVHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	m.pool.For(T*c.Heads, 1, func(lo, hi int) {
@@ -251,39 +254,54 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 			}
 		}
 	})
-	for t := 0; t < T; t++ {
+	m.perToken(T, func(t int) {
 		kernels.RMSNorm(s.xn[t*qDim:(t+1)*qDim], s.att[t*qDim:(t+1)*qDim], L.attnSubNorm, c.RMSEps)
-	}
+	})
 	m.quantize(&s.a, s.xn, T, qDim)
 	m.linear(s.out, L.o, &s.a, T)
-	for i := range x {
-		x[i] += s.out[i]
-	}
 
-	// Feed-forward.
-	for t := 0; t < T; t++ {
-		kernels.RMSNorm(s.xn[t*H:(t+1)*H], x[t*H:(t+1)*H], L.ffnNorm, c.RMSEps)
-	}
+	// Feed-forward: the residual add and the next norm share one pass.
+	m.perToken(T, func(t int) {
+		xt := x[t*H : (t+1)*H]
+		for i, v := range s.out[t*H : (t+1)*H] {
+			xt[i] += v
+		}
+		kernels.RMSNorm(s.xn[t*H:(t+1)*H], xt, L.ffnNorm, c.RMSEps)
+	})
 	m.quantize(&s.a, s.xn, T, H)
 	m.linears([][]float32{s.g, s.u}, []*quant.Ternary{L.gate, L.up}, &s.a, T)
-	if c.Act == "relu2" {
-		for i, g := range s.g {
-			if g < 0 {
-				g = 0
+	relu2 := c.Act == "relu2"
+	m.perToken(T, func(t int) {
+		g, u := s.g[t*I:(t+1)*I], s.u[t*I:(t+1)*I]
+		for i, v := range g {
+			if relu2 {
+				v = max(v, 0)
+				g[i] = v * v * u[i]
+			} else {
+				g[i] = v / (1 + float32(math.Exp(float64(-v)))) * u[i]
 			}
-			s.g[i] = g * g * s.u[i]
 		}
-	} else {
-		for i, g := range s.g {
-			s.g[i] = g / (1 + float32(math.Exp(float64(-g)))) * s.u[i]
-		}
-	}
-	for t := 0; t < T; t++ {
-		kernels.RMSNorm(s.u[t*I:(t+1)*I], s.g[t*I:(t+1)*I], L.ffnSubNorm, c.RMSEps)
-	}
+		kernels.RMSNorm(u, g, L.ffnSubNorm, c.RMSEps)
+	})
 	m.quantize(&s.a, s.u, T, I)
 	m.linear(s.out, L.down, &s.a, T)
-	for i := range x {
-		x[i] += s.out[i]
+	m.perToken(T, func(t int) {
+		xt := x[t*H : (t+1)*H]
+		for i, v := range s.out[t*H : (t+1)*H] {
+			xt[i] += v
+		}
+	})
+}
+
+// perToken runs f for every token, on the pool when there are several.
+func (m *Model) perToken(T int, f func(t int)) {
+	if T == 1 {
+		f(0)
+		return
 	}
+	m.pool.For(T, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			f(t)
+		}
+	})
 }
