@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/bitnet-go/bitnet/internal/model"
+	"github.com/bitnet-go/bitnet/internal/sample"
 	"github.com/bitnet-go/bitnet/internal/tokenizer"
 )
 
@@ -74,7 +75,7 @@ func (m *Model) Perplexity(ctx context.Context, text string, ctxLen int, progres
 				i := g + b
 				for j := first; j <= ctxLen-2; j++ {
 					row := out[b][(j-first)*V : (j-first+1)*V]
-					nll -= logSoftmaxAt(row, toks[i*ctxLen+j+1])
+					nll -= float64(row[toks[i*ctxLen+j+1]]) - sample.LogSumExp(row)
 					res.ScoredTokens++
 				}
 			}
@@ -90,16 +91,4 @@ func (m *Model) Perplexity(ctx context.Context, text string, ctxLen int, progres
 		return res, err
 	}
 	return res, err
-}
-
-func logSoftmaxAt(x []float32, id int32) float64 {
-	mx := math.Inf(-1)
-	for _, v := range x {
-		mx = math.Max(mx, float64(v))
-	}
-	var sum float64
-	for _, v := range x {
-		sum += math.Exp(float64(v) - mx)
-	}
-	return float64(x[id]) - mx - math.Log(sum)
 }

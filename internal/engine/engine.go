@@ -8,18 +8,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bitnet-go/bitnet/internal/model"
+	"github.com/bitnet-go/bitnet/internal/sample"
 )
 
 // Sampler picks the next token from logits; history is prompt + output.
+// SampleWithLogprobs also reports the chosen token's log-probability and
+// the n most likely tokens, measured on the logits as they came in.
+// *sample.Sampler is the implementation.
 type Sampler interface {
 	Sample(logits []float32, history []int32) int32
+	SampleWithLogprobs(logits []float32, history []int32, n int) (int32, TokenLogprob, []TokenLogprob)
 }
 
 // Session carries a KV cache from one request to the next (a chat), so a
@@ -80,10 +84,7 @@ type Event struct {
 }
 
 // TokenLogprob is one alternative token and its log-probability.
-type TokenLogprob struct {
-	ID      int32
-	Logprob float32
-}
+type TokenLogprob = sample.TokenLogprob
 
 // Options configure an Engine.
 type Options struct {
@@ -374,16 +375,15 @@ func (e *Engine) step(active []*job) []*job {
 		}
 		lg := logits[i]
 		ev := Event{}
-		// Log-probabilities describe the model, so they come from the raw
-		// logits, before the sampler's penalties change them in place.
-		var ls []float32
+		var id int32
 		if j.req.Logprobs || j.req.TopLogprobs > 0 {
-			ls = logSoftmax(lg)
-			ev.Top = topK(ls, j.req.TopLogprobs)
-		}
-		id := j.req.Sampler.Sample(lg, j.history)
-		if ls != nil {
-			ev.Logprob = ls[id]
+			// Log-probabilities describe the model: the sampler measures
+			// them on the raw logits, before its penalties change them.
+			var chosen TokenLogprob
+			id, chosen, ev.Top = j.req.Sampler.SampleWithLogprobs(lg, j.history, j.req.TopLogprobs)
+			ev.Logprob = chosen.Logprob
+		} else {
+			id = j.req.Sampler.Sample(lg, j.history)
 		}
 		ev.ID = id
 		j.history = append(j.history, id)
@@ -444,43 +444,4 @@ func (e *Engine) finish(j *job, reason string, err error) {
 	j.out <- ev
 	close(j.out)
 	e.inflight.Add(-1)
-}
-
-func logSoftmax(x []float32) []float32 {
-	mx := float32(math.Inf(-1))
-	for _, v := range x {
-		mx = max(mx, v)
-	}
-	var sum float64
-	for _, v := range x {
-		sum += math.Exp(float64(v - mx))
-	}
-	lse := mx + float32(math.Log(sum))
-	out := make([]float32, len(x))
-	for i, v := range x {
-		out[i] = v - lse
-	}
-	return out
-}
-
-func topK(ls []float32, k int) []TokenLogprob {
-	if k <= 0 {
-		return nil
-	}
-	out := make([]TokenLogprob, 0, k+1)
-	for i, v := range ls {
-		if len(out) == k && v <= out[k-1].Logprob {
-			continue
-		}
-		p := len(out)
-		if p == k {
-			p--
-			out = out[:p]
-		}
-		out = append(out, TokenLogprob{int32(i), v})
-		for q := len(out) - 1; q > 0 && out[q].Logprob > out[q-1].Logprob; q-- {
-			out[q], out[q-1] = out[q-1], out[q]
-		}
-	}
-	return out
 }

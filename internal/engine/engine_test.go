@@ -11,6 +11,7 @@ import (
 	"github.com/bitnet-go/bitnet/internal/model"
 	_ "github.com/bitnet-go/bitnet/internal/model/bitnet"
 	"github.com/bitnet-go/bitnet/internal/parallel"
+	"github.com/bitnet-go/bitnet/internal/sample"
 )
 
 type greedy struct{}
@@ -23,6 +24,12 @@ func (greedy) Sample(l []float32, _ []int32) int32 {
 		}
 	}
 	return int32(best)
+}
+
+func (g greedy) SampleWithLogprobs(l []float32, h []int32, n int) (int32, TokenLogprob, []TokenLogprob) {
+	lse := sample.LogSumExp(l)
+	id := g.Sample(l, h)
+	return id, TokenLogprob{ID: id, Logprob: float32(float64(l[id]) - lse)}, sample.TopLogprobs(l, n)
 }
 
 var prompts = [][]int32{

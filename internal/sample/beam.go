@@ -68,7 +68,7 @@ func BeamStep(beams []Beam, logits [][]float32, width int, eos []int32, lengthPe
 			cs = append(cs, candidate{parent: i, tok: -1, lp: b.LogProb, score: b.Score(lengthPenalty), done: true})
 			continue
 		}
-		lse := logSumExp(logits[i])
+		lse := LogSumExp(logits[i])
 		if math.IsInf(lse, -1) {
 			continue // the model allows nothing after this beam
 		}

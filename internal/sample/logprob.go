@@ -9,10 +9,10 @@ type TokenLogprob struct {
 	Logprob float32
 }
 
-// logSumExp returns log Σ exp(logits), skipping NaN, and -Inf when nothing
+// LogSumExp returns log Σ exp(logits) in float64, skipping NaN, and -Inf when nothing
 // is finite. It accumulates in float64 so a 128k-term sum loses nothing
 // that float32 logprobs could show.
-func logSumExp(logits []float32) float64 {
+func LogSumExp(logits []float32) float64 {
 	m := negInf
 	for _, v := range logits {
 		if v > m {
@@ -34,7 +34,7 @@ func logSumExp(logits []float32) float64 {
 // LogSoftmax returns log-probabilities for raw logits in a new slice. NaN
 // logits stay NaN; if no logit is finite every entry is -Inf.
 func LogSoftmax(logits []float32) []float32 {
-	lse := logSumExp(logits)
+	lse := LogSumExp(logits)
 	out := make([]float32, len(logits))
 	for i, v := range logits {
 		if math.IsInf(lse, -1) {
@@ -49,7 +49,7 @@ func LogSoftmax(logits []float32) []float32 {
 // Logprob returns the log-probability of one id under raw logits without
 // materialising the whole LogSoftmax.
 func Logprob(logits []float32, id int32) float32 {
-	lse := logSumExp(logits)
+	lse := LogSumExp(logits)
 	if math.IsInf(lse, -1) {
 		return negInf
 	}
@@ -60,7 +60,7 @@ func Logprob(logits []float32, id int32) float32 {
 // first, ties broken by lower id. Tokens with -Inf or NaN logits are never
 // listed (JSON cannot carry -Inf), so fewer than n may come back.
 func TopLogprobs(logits []float32, n int) []TokenLogprob {
-	return topLogprobs(logits, n, logSumExp(logits))
+	return topLogprobs(logits, n, LogSumExp(logits))
 }
 
 func topLogprobs(logits []float32, n int, lse float64) []TokenLogprob {

@@ -115,7 +115,7 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 // gives none).
 func (s *Sampler) SampleWithLogprobs(logits []float32, history []int32, n int) (id int32, chosen TokenLogprob, top []TokenLogprob) {
 	s.checkLen(logits)
-	lse := logSumExp(logits)
+	lse := LogSumExp(logits)
 	top = topLogprobs(logits, n, lse)
 	id = s.Sample(logits, history)
 	return id, TokenLogprob{ID: id, Logprob: float32(float64(s.rawLogit(logits, id)) - lse)}, top
