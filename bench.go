@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/bitnet-go/bitnet/internal/engine"
@@ -43,8 +42,7 @@ func (e *Engine) LoadSynthetic(name, embd string) (*Model, error) {
 	s := mm.Stats()
 	m.bytes.Store(s.HeapBytes)
 	e.mu.Lock()
-	e.models[m.path] = m
-	m.elem = e.lru.PushFront(m)
+	e.addLocked(m)
 	e.mu.Unlock()
 	return m, nil
 }
@@ -194,6 +192,5 @@ func (e *Engine) memoryBandwidth(n int64) float64 {
 		})
 		best = max(best, float64(len(buf)*8)/time.Since(t0).Seconds()/1e9)
 	}
-	_ = slices.Max(sums)
 	return best
 }

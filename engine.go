@@ -113,8 +113,7 @@ func (e *Engine) Load(ctx context.Context, ref string) (*Model, error) {
 	m, ok := e.models[path]
 	if !ok {
 		m = &Model{eng: e, name: name, path: path}
-		e.models[path] = m
-		m.elem = e.lru.PushFront(m)
+		e.addLocked(m)
 	}
 	e.mu.Unlock()
 	// Load now so errors surface here, not at the first generation.
@@ -129,6 +128,12 @@ func (e *Engine) Load(ctx context.Context, ref string) (*Model, error) {
 	}
 	m.release()
 	return m, nil
+}
+
+// addLocked makes m known to the engine, most recently used; e.mu is held.
+func (e *Engine) addLocked(m *Model) {
+	e.models[m.path] = m
+	m.elem = e.lru.PushFront(m)
 }
 
 func (e *Engine) resolve(ctx context.Context, ref string) (path, name string, err error) {

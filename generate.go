@@ -154,7 +154,7 @@ func (m *Model) Generate(ctx context.Context, prompt string, o GenerateOptions) 
 			if st.tok == nil {
 				return errNoTokenizer
 			}
-			ids := st.tok.Encode(prompt, tokenEncodeSpecial())
+			ids := st.tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: true})
 			m.stream(ctx, st, ids, o, yield)
 			return nil
 		})

@@ -106,7 +106,7 @@ func (m *Model) load() (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := loadTokenizer(m.path)
+	tok, err := tokenizer.Load(m.path)
 	if err != nil {
 		mm.Close()
 		return nil, err

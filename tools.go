@@ -1,9 +1,6 @@
 package bitnet
 
 import (
-	"path/filepath"
-	"strings"
-
 	"github.com/bitnet-go/bitnet/internal/convert"
 	"github.com/bitnet-go/bitnet/internal/hub"
 	"github.com/bitnet-go/bitnet/internal/tokenizer"
@@ -37,12 +34,7 @@ type (
 
 // LoadTokenizer reads the tokenizer of a model folder, a tokenizer.json, a
 // tokenizer.model or a .gguf file.
-func LoadTokenizer(path string) (*Tokenizer, error) {
-	if strings.EqualFold(filepath.Ext(path), ".gguf") {
-		return tokenizer.LoadGGUF(path)
-	}
-	return tokenizer.Load(path)
-}
+func LoadTokenizer(path string) (*Tokenizer, error) { return tokenizer.Load(path) }
 
 // RenderChat renders a conversation with the tokenizer's chat template (or
 // the default one), as transformers' apply_chat_template does.

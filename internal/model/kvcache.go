@@ -48,8 +48,8 @@ func (c *KVCache) reserve(n int) error {
 	}
 	for l := range c.K {
 		if cap(c.K[l]) < need*c.kvDim {
-			newCap := max(need, min(c.max, 2*cap(c.K[l])/c.kvDim, c.max), 64)
-			newCap = min(newCap, c.max)
+			// Double, to amortise copies, but never past the context.
+			newCap := min(max(need, 2*cap(c.K[l])/c.kvDim, 64), c.max)
 			k := make([]float32, len(c.K[l]), newCap*c.kvDim)
 			copy(k, c.K[l])
 			v := make([]float32, len(c.V[l]), newCap*c.kvDim)

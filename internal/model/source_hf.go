@@ -153,9 +153,6 @@ func (h *hfTensors) Dense(name string, rows, cols int) (*quant.Dense, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: tensor %q: %v", t.File, t.Name, err)
 	}
-	if d.Type == quant.DenseF16 || d.Type == quant.DenseBF16 {
-		h.stats.HeapBytes += 0 // views unless misaligned; NewDense copies then
-	}
 	return d, nil
 }
 

@@ -88,7 +88,7 @@ func (s *synthTensors) Ternary(name string, out, in int) (*quant.Ternary, error)
 	}
 	t.Scale = 0.02 + 0.01*s.rng.Float32()
 	s.stats.HeapBytes += t.Bytes()
-	s.stats.TensorCount++
+	s.count("I2_S")
 	return t, nil
 }
 
@@ -138,7 +138,7 @@ func (s *synthTensors) Dense(name string, rows, cols int) (*quant.Dense, error) 
 		return nil, fmt.Errorf("synthetic embeddings of type %s are not supported", s.embd)
 	}
 	s.stats.HeapBytes += int64(len(data))
-	s.stats.TensorCount++
+	s.count(strings.ToUpper(s.embd.String()))
 	return quant.NewDense(s.embd, rows, cols, data)
 }
 
@@ -147,17 +147,21 @@ func (s *synthTensors) Vector(name string, n int) ([]float32, error) {
 	for i := range v {
 		v[i] = 1
 	}
-	s.stats.TensorCount++
+	s.count("F32")
 	return v, nil
 }
 
 // Has reports the optional lm_head, which untied shapes have.
 func (s *synthTensors) Has(name string) bool { return name == "output.weight" && !s.tied }
 
-func (s *synthTensors) Stats() Stats {
-	st := s.stats
-	st.TensorTypes = map[string]int{"I2_S": 0}
-	return st
+func (s *synthTensors) count(typ string) {
+	if s.stats.TensorTypes == nil {
+		s.stats.TensorTypes = map[string]int{}
+	}
+	s.stats.TensorTypes[typ]++
+	s.stats.TensorCount++
 }
+
+func (s *synthTensors) Stats() Stats { return s.stats }
 
 func (s *synthTensors) Close() error { return nil }
