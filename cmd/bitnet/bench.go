@@ -4,7 +4,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -25,6 +27,7 @@ func newBenchCmd() *cobra.Command {
 		embd                string
 		asJSON, asCSV, asMD bool
 		bwBytes             int64
+		cpuProfile          string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -61,6 +64,13 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 				ts = append(ts, n)
 			}
 			isaList := strings.Split(isas, ",")
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			models := synthetic
 			if len(models) == 0 {
 				models = []string{""}
@@ -109,6 +119,7 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 	fs.IntVarP(&reps, "repetitions", "r", 3, "repetitions of each test")
 	fs.StringVar(&embd, "embd-type", "f16", "embedding/lm_head type of synthetic models: f16, bf16, q8_0, q6_k")
 	fs.Int64Var(&bwBytes, "bandwidth-bytes", 1<<30, "buffer size of the memory bandwidth test")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements to this file (read it with go tool pprof)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object per model")
 	fs.BoolVar(&asCSV, "csv", false, "print CSV")
 	fs.BoolVar(&asMD, "md", false, "print a Markdown table")
@@ -156,6 +167,23 @@ func printBench(cmd *cobra.Command, rows []bitnet.BenchResult, asJSON, asCSV, as
 		fmt.Fprintln(w, strings.Join(cells(r), "\t"))
 	}
 	return w.Flush()
+}
+
+// startCPUProfile profiles the whole bench run, model building included;
+// the measurements dominate it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func firstOr(rows []bitnet.BenchResult) bitnet.BenchResult {

@@ -226,3 +226,18 @@ func BenchmarkGemvBlockQ(b *testing.B) {
 		})
 	}
 }
+
+// Attention output of one head at position 512: 512 value rows of 128.
+func BenchmarkWeightedSum(b *testing.B) {
+	r := rand.New(rand.NewPCG(23, 23))
+	const n, hd, stride = 512, 128, 640
+	w, src := randF32(r, n), randF32(r, (n-1)*stride+hd)
+	dst := make([]float32, hd)
+	forEachBenchVariant(b, fmt.Sprintf("%dx%d", n, hd), func(b *testing.B) {
+		b.SetBytes(int64(4 * n * hd))
+		for b.Loop() {
+			WeightedSum(dst, w, src, stride)
+		}
+		reportMACs(b, float64(n*hd))
+	})
+}

@@ -48,6 +48,7 @@ var (
 	dotF16        = dotF16Generic
 	dotBF16       = dotBF16Generic
 	dotF32        = dotF32Generic
+	weightedSum   = weightedSumGeneric
 	gemvF16       = gemvF16Generic
 	gemvQ8_0      = gemvQ8_0Generic
 	gemvQ6K       = gemvQ6KGeneric
@@ -95,6 +96,7 @@ func SetLevel(l Level) Level {
 	dotI2S, dotI2SFloat, gemmI2S = dotI2SGeneric, dotI2SFloatGeneric, gemmI2SGeneric
 	quantizeRow, f16RowToF32 = quantizeRowGeneric, f16RowToF32Generic
 	dotF16, dotBF16, dotF32 = dotF16Generic, dotBF16Generic, dotF32Generic
+	weightedSum = weightedSumGeneric
 	gemvF16, gemvQ8_0, gemvQ6K = gemvF16Generic, gemvQ8_0Generic, gemvQ6KGeneric
 	sumU64 = sumU64Generic
 	level = Generic
@@ -135,6 +137,17 @@ func DotBF16(row []uint16, x []float32) float32 { return dotBF16(row, x) }
 
 // DotF32 returns Σ a_i·b_i.
 func DotF32(a, b []float32) float32 { return dotF32(a, b) }
+
+// WeightedSum sets dst[i] = Σ_j w[j]·src[j*stride+i] for i < len(dst): a
+// weighted sum of len(w) rows that lie stride values apart (attention's
+// softmax weights times the value rows of the KV cache). src must hold
+// (len(w)-1)*stride + len(dst) values.
+func WeightedSum(dst, w, src []float32, stride int) {
+	if len(w) > 0 && len(dst) > 0 {
+		_ = src[(len(w)-1)*stride+len(dst)-1]
+	}
+	weightedSum(dst, w, src, stride)
+}
 
 // GemvF16 computes dst[r] = Σ_j rows[r*k+j]·x[j] for r < len(dst): a
 // matrix of half-precision rows, k values each, times one float vector (the

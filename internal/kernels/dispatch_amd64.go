@@ -36,6 +36,7 @@ func install(l Level) {
 	sumU64 = sumU64AVX2Go
 	dotBF16 = dotBF16AVX2Go
 	dotF32 = dotF32AVX2Go
+	weightedSum = weightedSumAVX2Go
 }
 
 func dotProdAvailable() bool { return false }

@@ -54,8 +54,9 @@
 // uses a 4-row kernel for one activation row (decode: one shift per block
 // instead of three, and software prefetch, without which it reads memory at
 // half the rate), a 1-row × 8-activation kernel for groups of eight
-// activation rows of up to 3072 values (prefill), and a 4-row ×
-// 3-activation tile for the rest. GemvQ8_0 and GemvQ6K widen the weights to
+// activation rows of up to 3072 values (prefill), a 2-row × 4-activation
+// tile for longer rows (each activation vector loaded once for both rows),
+// and a 4-row × 3-activation tile for the rest. GemvQ8_0 and GemvQ6K widen the weights to
 // float32 and use fused multiply-adds. arm64 NEON: SDOT kernels (4×4 tile)
 // where the CPU has the dot-product extension, widening multiplies where it
 // has not, plus quantisation and the float kernels. There are no AVX-512

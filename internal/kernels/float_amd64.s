@@ -343,3 +343,90 @@ df32_done:
 	VMOVSS       X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func weightedSumAVX2(dst *float32, w *float32, n int, src *float32, stride, cols int)
+// dst[i] = Σ_j w[j]·src[j*stride+i] for i < cols (a multiple of 8): the
+// attention output, Σ softmax weight × value row. Columns go 64 at a time
+// in eight accumulators (so each weight is broadcast once per 64), then 8
+// at a time. Each column sums j in order with fused multiply-adds.
+TEXT ·weightedSumAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ w+8(FP), R8
+	MOVQ n+16(FP), R9
+	MOVQ src+24(FP), R10
+	MOVQ stride+32(FP), R11
+	SHLQ $2, R11
+	MOVQ cols+40(FP), CX
+
+ws_wide:
+	CMPQ   CX, $64
+	JLT    ws_narrow
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   R10, SI
+	XORQ   AX, AX
+	TESTQ  R9, R9
+	JZ     ws_wide_store
+
+ws_wide_loop:
+	VBROADCASTSS (R8)(AX*4), Y8
+	VFMADD231PS  (SI), Y8, Y0
+	VFMADD231PS  32(SI), Y8, Y1
+	VFMADD231PS  64(SI), Y8, Y2
+	VFMADD231PS  96(SI), Y8, Y3
+	VFMADD231PS  128(SI), Y8, Y4
+	VFMADD231PS  160(SI), Y8, Y5
+	VFMADD231PS  192(SI), Y8, Y6
+	VFMADD231PS  224(SI), Y8, Y7
+	ADDQ         R11, SI
+	INCQ         AX
+	CMPQ         AX, R9
+	JLT          ws_wide_loop
+
+ws_wide_store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	ADDQ    $256, DI
+	ADDQ    $256, R10
+	SUBQ    $64, CX
+	JMP     ws_wide
+
+ws_narrow:
+	CMPQ   CX, $8
+	JLT    ws_ret
+	VXORPS Y0, Y0, Y0
+	MOVQ   R10, SI
+	XORQ   AX, AX
+	TESTQ  R9, R9
+	JZ     ws_narrow_store
+
+ws_narrow_loop:
+	VBROADCASTSS (R8)(AX*4), Y8
+	VFMADD231PS  (SI), Y8, Y0
+	ADDQ         R11, SI
+	INCQ         AX
+	CMPQ         AX, R9
+	JLT          ws_narrow_loop
+
+ws_narrow_store:
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, R10
+	SUBQ    $8, CX
+	JMP     ws_narrow
+
+ws_ret:
+	VZEROUPPER
+	RET

@@ -600,3 +600,165 @@ t8_block:
 t8_ret:
 	VZEROUPPER
 	RET
+
+// Prefill tile of two weight rows × four activation rows. The previous
+// tiles used their activations as memory operands of VPMADDUBSW, one load
+// per product; on Zen 3 those loads (32 distinct bytes each) issue about
+// once a cycle, which made them the limit (33 cycles per 1024
+// multiply-adds). Here each activation vector is loaded into a register
+// once and used for both rows, so a block needs 18 loads for 32 products
+// and the loop is limited by the products themselves (about 21 cycles).
+//
+// Registers: Y0-Y3 row 0 × activations 0-3, Y4-Y7 row 1; Y8/Y9 the raw
+// codes of the two rows, Y10/Y11 one decoded group of each, Y12 the
+// activation vector, Y13/Y14 products, Y15 the mask. The int32 sums live
+// on the stack (row r, activation a at 32·(4r+a)).
+
+#define T24_MAC(xaddr, a0, a1) \
+	VMOVDQU    xaddr, Y12;      \
+	VPMADDUBSW Y12, Y10, Y13;   \
+	VPADDW     Y13, a0, a0;     \
+	VPMADDUBSW Y12, Y11, Y14;   \
+	VPADDW     Y14, a1, a1
+
+#define T24_MACS(xoff) \
+	T24_MAC(xoff(R12), Y0, Y4);       \
+	T24_MAC(xoff(R12)(R9*1), Y1, Y5); \
+	T24_MAC(xoff(R10), Y2, Y6);       \
+	T24_MAC(xoff(R10)(R9*1), Y3, Y7)
+
+#define T24_GRP(shift, xoff) \
+	VPSRLW $shift, Y8, Y10; \
+	VPAND  Y15, Y10, Y10;   \
+	VPSRLW $shift, Y9, Y11; \
+	VPAND  Y15, Y11, Y11;   \
+	T24_MACS(xoff)
+
+// func gemmI2S2x4AVX2(dst *float32, ldd int, w *byte, stride, pairs int, x *int8, ldx, nb int, sums *int32, scales *float32, wscale float32)
+//
+// For pairs pairs of weight rows (stride bytes apart, consecutive) and four
+// activation rows (ldx apart) writes dst[a*ldd + r] for row r of the pairs
+// and activation a, with the epilogue of the other kernels.
+TEXT ·gemmI2S2x4AVX2(SB), 0, $256-84
+	MOVQ    w+16(FP), R13
+	MOVQ    stride+24(FP), R11
+	MOVQ    ldx+48(FP), R9
+	MOVQ    dst+0(FP), R8
+	VMOVDQU i2sMask<>(SB), Y15
+	MOVQ    pairs+32(FP), CX
+	TESTQ   CX, CX
+	JZ      t24_ret
+
+t24_pair:
+	MOVQ    R13, SI
+	LEAQ    (SI)(R11*1), DI
+	MOVQ    x+40(FP), R12
+	LEAQ    (R12)(R9*2), R10
+	MOVQ    nb+56(FP), BX
+	VPXOR   Y0, Y0, Y0
+	VMOVDQU Y0, 0(SP)
+	VMOVDQU Y0, 32(SP)
+	VMOVDQU Y0, 64(SP)
+	VMOVDQU Y0, 96(SP)
+	VMOVDQU Y0, 128(SP)
+	VMOVDQU Y0, 160(SP)
+	VMOVDQU Y0, 192(SP)
+	VMOVDQU Y0, 224(SP)
+
+t24_chunk:
+	MOVQ    I2S_CHUNK, DX
+	CMPQ    BX, DX
+	CMOVQLT BX, DX
+	SUBQ    DX, BX
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	PCALIGN $32
+
+t24_block:
+	VMOVDQU (SI), Y8
+	VMOVDQU (DI), Y9
+	T24_GRP(6, 0)
+	T24_GRP(4, 32)
+	T24_GRP(2, 64)
+	VPAND   Y15, Y8, Y10
+	VPAND   Y15, Y9, Y11
+	T24_MACS(96)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	ADDQ    $128, R12
+	ADDQ    $128, R10
+	DECQ    DX
+	JNZ     t24_block
+
+	T8_WIDEN(Y0, 0)
+	T8_WIDEN(Y1, 32)
+	T8_WIDEN(Y2, 64)
+	T8_WIDEN(Y3, 96)
+	T8_WIDEN(Y4, 128)
+	T8_WIDEN(Y5, 160)
+	T8_WIDEN(Y6, 192)
+	T8_WIDEN(Y7, 224)
+	TESTQ   BX, BX
+	JNZ     t24_chunk
+
+	// [r0a0 r0a1 r0a2 r0a3 r1a0 r1a1 r1a2 r1a3] in Y8.
+	VMOVDQU    0(SP), Y0
+	VMOVDQU    32(SP), Y1
+	VMOVDQU    64(SP), Y2
+	VMOVDQU    96(SP), Y3
+	VMOVDQU    128(SP), Y4
+	VMOVDQU    160(SP), Y5
+	VMOVDQU    192(SP), Y6
+	VMOVDQU    224(SP), Y7
+	VPHADDD    Y1, Y0, Y0
+	VPHADDD    Y3, Y2, Y2
+	VPHADDD    Y2, Y0, Y0
+	VPHADDD    Y5, Y4, Y4
+	VPHADDD    Y7, Y6, Y6
+	VPHADDD    Y6, Y4, Y4
+	VPERM2I128 $0x20, Y4, Y0, Y8
+	VPERM2I128 $0x31, Y4, Y0, Y9
+	VPADDD     Y9, Y8, Y8
+
+	// The epilogue of gemmI2S1x8AVX2, with sums and scales of the four
+	// activations in both halves.
+	MOVQ           sums+64(FP), AX
+	VCVTDQ2PS      Y8, Y8
+	VBROADCASTI128 (AX), Y9
+	VCVTDQ2PS      Y9, Y9
+	VSUBPS         Y9, Y8, Y8
+	MOVQ           scales+72(FP), AX
+	VBROADCASTF128 (AX), Y9
+	VDIVPS         Y9, Y8, Y8
+	VBROADCASTSS   wscale+80(FP), Y9
+	VMULPS         Y9, Y8, Y8
+
+	// Activation a's pair goes to dst + 4·(a·ldd + row), row 1 lane 4 + a.
+	MOVQ         ldd+8(FP), DX
+	SHLQ         $2, DX
+	LEAQ         (R8)(DX*2), AX
+	ADDQ         DX, AX
+	VEXTRACTF128 $1, Y8, X9
+	VMOVSS       X8, (R8)
+	VMOVSS       X9, 4(R8)
+	VEXTRACTPS   $1, X8, (R8)(DX*1)
+	VEXTRACTPS   $1, X9, 4(R8)(DX*1)
+	VEXTRACTPS   $2, X8, (R8)(DX*2)
+	VEXTRACTPS   $2, X9, 4(R8)(DX*2)
+	VEXTRACTPS   $3, X8, (AX)
+	VEXTRACTPS   $3, X9, 4(AX)
+
+	ADDQ $8, R8
+	LEAQ (R13)(R11*2), R13
+	DECQ CX
+	JNZ  t24_pair
+
+t24_ret:
+	VZEROUPPER
+	RET

@@ -20,6 +20,9 @@ func gemmI2S4x3AVX2(dst *float32, ldd int, w *byte, stride, quads int, x *int8, 
 func gemmI2S1x8AVX2(dst *float32, ldd int, w *byte, stride, rows int, x *int8, ldx, nb int, sums *int32, scales *float32, wscale float32)
 
 //go:noescape
+func gemmI2S2x4AVX2(dst *float32, ldd int, w *byte, stride, pairs int, x *int8, ldx, nb int, sums *int32, scales *float32, wscale float32)
+
+//go:noescape
 func absMaxAVX2(x *float32, n int) float32
 
 //go:noescape
@@ -39,6 +42,9 @@ func dotBF16AVX2(row *uint16, x *float32, n int) float32
 
 //go:noescape
 func dotF32AVX2(a, b *float32, n int) float32
+
+//go:noescape
+func weightedSumAVX2(dst *float32, w *float32, n int, src *float32, stride, cols int)
 
 func dotI2SAVX2Go(w []byte, x []int8) int32 {
 	nb := len(x) / BlockWeights
@@ -81,7 +87,7 @@ func gemmI2SAVX2Go(dst []float32, ldd int, w []byte, stride, rows int, x []int8,
 	if n >= 8 && 8*kp <= gemm8MaxActBytes {
 		// Eight activation rows at a time against a row block that stays
 		// in L2 while the groups of eight sweep it; the activation rows
-		// left over go through the 4×3 tile below. The kernel writes one
+		// left over go through the tiles below. The kernel writes one
 		// output per activation row for each weight row; into dst those
 		// are eight cache lines, ldd apart, per weight row, which have
 		// left L1 by the time the next rows fill them (this cost more
@@ -103,6 +109,30 @@ func gemmI2SAVX2Go(dst []float32, ldd int, w []byte, stride, rows int, x []int8,
 			return
 		}
 		dst, x, sums, scales, n = dst[n8*ldd:], x[n8*ldx:], sums[n8:], scales[n8:], n-n8
+	}
+
+	if n >= 4 {
+		// Rows too long for the 1×8 tile (K = 6912): two weight rows ×
+		// four activation rows.
+		n4 := n &^ 3
+		rows2 := rows &^ 1
+		blockRows := max(2, gemmBlockBytes/stride&^1)
+		for r0 := 0; r0 < rows2; r0 += blockRows {
+			rb := min(blockRows, rows2-r0)
+			for i := 0; i < n4; i += 4 {
+				gemmI2S2x4AVX2(&dst[i*ldd+r0], ldd, &w[r0*stride], stride, rb/2, &x[i*ldx], ldx, nb, &sums[i], &scales[i], wscale)
+			}
+		}
+		for r := rows2; r < rows; r++ {
+			for i := 0; i < n4; i++ {
+				acc := dotI2SAVX2(&w[r*stride], &x[i*ldx], nb)
+				dst[i*ldd+r] = (float32(acc) - float32(sums[i])) / scales[i] * wscale
+			}
+		}
+		if n4 == n {
+			return
+		}
+		dst, x, sums, scales, n = dst[n4*ldd:], x[n4*ldx:], sums[n4:], scales[n4:], n-n4
 	}
 
 	rows4 := rows &^ 3
@@ -208,6 +238,20 @@ func dotBF16AVX2Go(row []uint16, x []float32) float32 {
 		acc += BF16ToF32(row[i]) * x[i]
 	}
 	return acc
+}
+
+func weightedSumAVX2Go(dst, w, src []float32, stride int) {
+	cols := len(dst) &^ 7
+	if cols > 0 {
+		if len(w) == 0 {
+			clear(dst)
+			return
+		}
+		weightedSumAVX2(&dst[0], &w[0], len(w), &src[0], stride, cols)
+	}
+	if cols < len(dst) {
+		weightedSumGeneric(dst[cols:], w, src[cols:], stride)
+	}
 }
 
 func dotF32AVX2Go(a, b []float32) float32 {

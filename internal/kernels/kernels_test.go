@@ -505,3 +505,34 @@ func TestSumU64(t *testing.T) {
 	}
 	SetLevel(Detected())
 }
+
+// WeightedSum follows the float rule of doc.go per column, and leaves the
+// values after len(dst) alone.
+func TestWeightedSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	forEachVariant(t, func(t *testing.T) {
+		for _, cols := range []int{0, 1, 7, 8, 9, 64, 65, 72, 128, 130} {
+			for _, n := range []int{0, 1, 2, 5, 33, 200} {
+				stride := cols + r.IntN(3)*8 + 3
+				w := randF32(r, n)
+				src := randF32(r, max(0, (n-1)*stride+cols))
+				dst := fill(cols+1, float32(-5))
+				WeightedSum(dst[:cols], w, src, stride)
+				if dst[cols] != -5 {
+					t.Fatalf("cols=%d n=%d: wrote past the end", cols, n)
+				}
+				for i := 0; i < cols; i++ {
+					var exact, abs float64
+					for j := 0; j < n; j++ {
+						p := float64(w[j]) * float64(src[j*stride+i])
+						exact += p
+						abs += math.Abs(p)
+					}
+					if d := math.Abs(float64(dst[i]) - exact); d > floatTol(n, abs) {
+						t.Fatalf("cols=%d n=%d col %d: got %v, exact %v", cols, n, i, dst[i], exact)
+					}
+				}
+			}
+		}
+	})
+}

@@ -50,6 +50,15 @@ func RopeNeoX(x, cos, sin []float32) {
 	}
 }
 
+// weightedSumGeneric is the reference of WeightedSum: each column sums
+// its terms in order of j.
+func weightedSumGeneric(dst, w, src []float32, stride int) {
+	clear(dst)
+	for j, a := range w {
+		Axpy(dst, a, src[j*stride:j*stride+len(dst)])
+	}
+}
+
 // Axpy adds a·x to y.
 func Axpy(y []float32, a float32, x []float32) {
 	for i, v := range x {

@@ -247,11 +247,7 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 				scores[j] = kernels.DotF32(qv, K[j*kvDim+kv*hd:j*kvDim+(kv+1)*hd]) * scale
 			}
 			kernels.Softmax(scores)
-			o := s.att[t*qDim+h*hd : t*qDim+(h+1)*hd]
-			clear(o)
-			for j := 0; j < n; j++ {
-				kernels.Axpy(o, scores[j], V[j*kvDim+kv*hd:j*kvDim+(kv+1)*hd])
-			}
+			kernels.WeightedSum(s.att[t*qDim+h*hd:t*qDim+(h+1)*hd], scores[:n], V[kv*hd:], kvDim)
 		}
 	})
 	m.perToken(T, func(t int) {
