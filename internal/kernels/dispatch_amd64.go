@@ -8,23 +8,45 @@ import "golang.org/x/sys/cpu"
 // but a hypervisor may hide them, so check rather than assume.
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
-// AVX512 is not offered: there are no AVX-512 kernels yet (see doc.go).
+// The AVX512 level adds VNNI kernels for the ternary matrix products on
+// top of the AVX2 ones, so it needs everything AVX2 does.
+var hasAVX512VNNI = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW &&
+	cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
 
 func detect() Level {
-	if hasAVX2 {
+	switch {
+	case hasAVX512VNNI:
+		return AVX512
+	case hasAVX2:
 		return AVX2
 	}
 	return Generic
 }
 
 func supported(l Level) bool {
-	return l == Generic || l == AVX2 && hasAVX2
+	switch l {
+	case Generic:
+		return true
+	case AVX2:
+		return hasAVX2
+	case AVX512:
+		return hasAVX512VNNI
+	}
+	return false
 }
 
+// install is called for each supported level up to the chosen one, in
+// order, so AVX512 only replaces what it improves.
 func install(l Level) {
-	if l != AVX2 {
-		return
+	switch l {
+	case AVX2:
+		installAVX2()
+	case AVX512:
+		gemmI2S = gemmI2SVNNIGo
 	}
+}
+
+func installAVX2() {
 	dotI2S = dotI2SAVX2Go
 	gemmI2S = gemmI2SAVX2Go
 	quantizeRow = quantizeRowAVX2Go

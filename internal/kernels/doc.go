@@ -59,9 +59,11 @@
 // and a 4-row × 3-activation tile for the rest. GemvQ8_0 and GemvQ6K widen the weights to
 // float32 and use fused multiply-adds. arm64 NEON: SDOT kernels (4×4 tile)
 // where the CPU has the dot-product extension, widening multiplies where it
-// has not, plus quantisation and the float kernels. There are no AVX-512
-// kernels yet: this package's tests could not run them on the machines it
-// was written on, so the AVX512 level is never reported as available.
+// has not, plus quantisation and the float kernels. amd64 AVX512 (AVX-512 F, BW,
+// VL and VNNI, on top of AVX2): GemmI2S with VPDPBUSD, a 4-row kernel for
+// decode and a 4-row × 4-activation tile for prefill; they return exact
+// integer sums and the Go side applies the epilogue, and every other kernel
+// is the AVX2 one.
 // dotI2SFloat and the small ops (RMSNorm, Softmax, RopeNeoX, Axpy) are
 // generic at every level; on arm64 GemvQ8_0 and GemvQ6K dequantise 256
 // weights at a time and use the NEON DotF32.
