@@ -101,7 +101,21 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 			}
 			return t
 		}
-		var pp, tg []float64
+		n := o.BandwidthBytes
+		if n <= 0 {
+			n = 1 << 30
+		}
+		res.BandwidthBytes = n
+		// A decoded token reads every weight once, the KV cache of the
+		// positions before it (on average half of Gen), and one embedding row.
+		kv := int64(2*c.Layers*c.KVHeads*c.HeadDim*4) * int64(o.Gen) / 2
+		res.BytesPerToken = s.WeightBytes + kv
+		// The bandwidth test runs right after each decode repetition, and
+		// each repetition is compared with its own measurement: on a shared
+		// host the bandwidth drifts by tens of percent within a minute, so
+		// one test at the end would compare decode with another moment.
+		bw := newBandwidthTest(m.eng, n)
+		var pp, tg, bws, fracs []float64
 		// One untimed round warms caches and page tables.
 		for r := -1; r < o.Reps; r++ {
 			if err := ctx.Err(); err != nil {
@@ -126,26 +140,24 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 						return err
 					}
 				}
+				rate := float64(o.Gen) / time.Since(t0).Seconds()
 				if r >= 0 {
-					tg = append(tg, float64(o.Gen)/time.Since(t0).Seconds())
+					tg = append(tg, rate)
+					b := bw.measure(2)
+					bws = append(bws, b)
+					fracs = append(fracs, rate*float64(res.BytesPerToken)/(b*1e9))
 				}
 			}
 		}
+		if len(bws) == 0 {
+			bws = append(bws, bw.measure(3))
+		}
 		res.PPTokS, res.PPStd = meanStd(pp)
 		res.TGTokS, res.TGStd = meanStd(tg)
-		// A decoded token reads every weight once, the KV cache of the
-		// positions before it (on average half of Gen), and one embedding row.
-		kv := int64(2*c.Layers*c.KVHeads*c.HeadDim*4) * int64(o.Gen) / 2
-		res.BytesPerToken = s.WeightBytes + kv
-		n := o.BandwidthBytes
-		if n <= 0 {
-			n = 1 << 30
-		}
-		res.BandwidthBytes = n
-		res.BandwidthGBs = m.eng.memoryBandwidth(n)
+		res.BandwidthGBs, _ = meanStd(bws)
 		if res.BandwidthGBs > 0 && res.BytesPerToken > 0 {
 			res.TGLimitTokS = res.BandwidthGBs * 1e9 / float64(res.BytesPerToken)
-			res.BandwidthFrac = res.TGTokS / res.TGLimitTokS
+			res.BandwidthFrac, _ = meanStd(fracs)
 		}
 		return nil
 	})
@@ -171,26 +183,35 @@ func meanStd(x []float64) (float64, float64) {
 	return mean, math.Sqrt(v)
 }
 
-// memoryBandwidth reads an n-byte buffer with the engine's threads (a
-// STREAM-like sum) and returns the best of three passes in GB/s.
-func (e *Engine) memoryBandwidth(n int64) float64 {
+// bandwidthTest reads a buffer with the engine's threads (a STREAM-like
+// sum) to measure the memory read bandwidth.
+type bandwidthTest struct {
+	e    *Engine
+	buf  []uint64
+	sums []uint64
+}
+
+const bandwidthChunk = 1 << 15
+
+func newBandwidthTest(e *Engine, n int64) *bandwidthTest {
 	buf := make([]uint64, n/8)
 	for i := range buf {
 		buf[i] = uint64(i) // touch every page so the passes measure reads, not faults
 	}
-	const chunk = 1 << 15
-	parts := (len(buf) + chunk - 1) / chunk
-	sums := make([]uint64, parts)
+	return &bandwidthTest{e: e, buf: buf, sums: make([]uint64, (len(buf)+bandwidthChunk-1)/bandwidthChunk)}
+}
+
+// measure returns the best of passes reads of the buffer, in GB/s.
+func (b *bandwidthTest) measure(passes int) float64 {
 	var best float64
-	for pass := 0; pass < 3; pass++ {
+	for pass := 0; pass < passes; pass++ {
 		t0 := time.Now()
-		e.pool.For(parts, 16, func(lo, hi int) {
+		b.e.pool.For(len(b.sums), 16, func(lo, hi int) {
 			for p := lo; p < hi; p++ {
-				b := buf[p*chunk : min((p+1)*chunk, len(buf))]
-				sums[p] = kernels.SumU64(b)
+				b.sums[p] = kernels.SumU64(b.buf[p*bandwidthChunk : min((p+1)*bandwidthChunk, len(b.buf))])
 			}
 		})
-		best = max(best, float64(len(buf)*8)/time.Since(t0).Seconds()/1e9)
+		best = max(best, float64(len(b.buf)*8)/time.Since(t0).Seconds()/1e9)
 	}
 	return best
 }
