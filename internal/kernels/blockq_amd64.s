@@ -2,11 +2,13 @@
 
 #include "textflag.h"
 
-// Q8_0 and Q6_K rows times a float vector (the quantised lm_heads), AVX2 +
-// FMA + F16C. Weights are widened to float32 (VPMOVSXBD, VCVTDQ2PS) and
-// multiplied in single precision; there is no activation quantisation, so
-// results stay within the float tolerance of doc.go. One row at a time, all
-// in assembly, so a row's summation order never depends on its neighbours.
+// The quantised lm_heads, AVX2 + FMA + F16C, one row at a time, all in
+// assembly, so a row's result never depends on its neighbours. Q8_0 rows
+// times a float vector: weights are widened to float32 (VPMOVSXBD,
+// VCVTDQ2PS) and multiplied in single precision, within the float
+// tolerance of doc.go. Q6_K rows times Q8K activations: integer products
+// (VPMADDUBSW, VPMADDWD), an exact int32 sum per super-block, and the
+// generic float epilogue.
 //
 // The rows are one linear stream; each loop asks for the lines BQ_PF bytes
 // ahead. Prefetching past the end of the caller's rows is harmless (the
@@ -56,100 +58,6 @@ DATA bqBits45<>+16(SB)/8, $0x3030303030303030
 DATA bqBits45<>+24(SB)/8, $0x3030303030303030
 GLOBL bqBits45<>(SB), RODATA|NOPTR, $32
 
-DATA bq32<>+0(SB)/8, $0x2020202020202020
-DATA bq32<>+8(SB)/8, $0x2020202020202020
-DATA bq32<>+16(SB)/8, $0x2020202020202020
-DATA bq32<>+24(SB)/8, $0x2020202020202020
-GLOBL bq32<>(SB), RODATA|NOPTR, $32
-
-// Decode one 128-weight half of a Q6_K super-block (ql at qlo(R10), qh at
-// qho(R10)) into 128 signed bytes q-32 at off(buf). Quarter i of the half
-// takes its low four bits from ql (low nibbles of bytes 0..31 for i=0,
-// of 32..63 for i=1, high nibbles for i=2,3) and its high two from bits
-// 2i, 2i+1 of qh, moved to bits 4-5. The 16-bit shifts carry bits across
-// bytes, but only into positions the masks clear.
-#define Q6_DECODE(qlo, qho, buf, off) \
-	VMOVDQU qlo(R10), Y3;    \
-	VMOVDQU qlo+32(R10), Y4; \
-	VMOVDQU qho(R10), Y5;    \
-	VPAND   Y15, Y3, Y6;     \
-	VPSLLW  $4, Y5, Y7;      \
-	VPAND   Y14, Y7, Y7;     \
-	VPOR    Y7, Y6, Y6;      \
-	VPSUBB  Y13, Y6, Y6;     \
-	VMOVDQU Y6, off(buf);    \
-	VPAND   Y15, Y4, Y6;     \
-	VPSLLW  $2, Y5, Y7;      \
-	VPAND   Y14, Y7, Y7;     \
-	VPOR    Y7, Y6, Y6;      \
-	VPSUBB  Y13, Y6, Y6;     \
-	VMOVDQU Y6, off+32(buf); \
-	VPSRLW  $4, Y3, Y6;      \
-	VPAND   Y15, Y6, Y6;     \
-	VPAND   Y14, Y5, Y7;     \
-	VPOR    Y7, Y6, Y6;      \
-	VPSUBB  Y13, Y6, Y6;     \
-	VMOVDQU Y6, off+64(buf); \
-	VPSRLW  $4, Y4, Y6;      \
-	VPAND   Y15, Y6, Y6;     \
-	VPSRLW  $2, Y5, Y7;      \
-	VPAND   Y14, Y7, Y7;     \
-	VPOR    Y7, Y6, Y6;      \
-	VPSUBB  Y13, Y6, Y6;     \
-	VMOVDQU Y6, off+96(buf)
-
-// Decode the super-block at R10 into buf: q-32 of its 256 weights at
-// 0..255(buf), the sixteen d·scale floats (rounded as the generic
-// d·float32(scale)) at 256..319(buf); and ask for the lines BQ_PF ahead.
-#define Q6_PREP(buf) \
-	PREFETCHT0   BQ_PF(R10);     \
-	PREFETCHT0   BQ_PF+64(R10);  \
-	PREFETCHT0   BQ_PF+128(R10); \
-	PREFETCHT0   BQ_PF+192(R10); \
-	VPBROADCASTW 208(R10), X2;   \
-	VCVTPH2PS    X2, Y2;         \
-	VPMOVSXBD    192(R10), Y3;   \
-	VCVTDQ2PS    Y3, Y3;         \
-	VMULPS       Y2, Y3, Y3;     \
-	VMOVUPS      Y3, 256(buf);   \
-	VPMOVSXBD    200(R10), Y4;   \
-	VCVTDQ2PS    Y4, Y4;         \
-	VMULPS       Y2, Y4, Y4;     \
-	VMOVUPS      Y4, 288(buf);   \
-	Q6_DECODE(0, 128, buf, 0);   \
-	Q6_DECODE(64, 160, buf, 128)
-
-// Group g (weights 16g..16g+15 of the super-block, scale g):
-// acc += (d·scale)·((q0·x0) + q1·x1), lane by lane.
-#define Q6_GROUP(buf, g, acc) \
-	VPMOVSXBD    16*g(buf), Y6;       \
-	VCVTDQ2PS    Y6, Y6;              \
-	VMULPS       64*g(R12), Y6, Y6;   \
-	VPMOVSXBD    16*g+8(buf), Y7;     \
-	VCVTDQ2PS    Y7, Y7;              \
-	VFMADD231PS  64*g+32(R12), Y7, Y6; \
-	VBROADCASTSS 256+4*g(buf), Y8;    \
-	VFMADD231PS  Y6, Y8, acc
-
-// The sixteen groups; even ones go to Y0, odd ones to Y1.
-#define Q6_GROUPS(buf) \
-	Q6_GROUP(buf, 0, Y0);  \
-	Q6_GROUP(buf, 1, Y1);  \
-	Q6_GROUP(buf, 2, Y0);  \
-	Q6_GROUP(buf, 3, Y1);  \
-	Q6_GROUP(buf, 4, Y0);  \
-	Q6_GROUP(buf, 5, Y1);  \
-	Q6_GROUP(buf, 6, Y0);  \
-	Q6_GROUP(buf, 7, Y1);  \
-	Q6_GROUP(buf, 8, Y0);  \
-	Q6_GROUP(buf, 9, Y1);  \
-	Q6_GROUP(buf, 10, Y0); \
-	Q6_GROUP(buf, 11, Y1); \
-	Q6_GROUP(buf, 12, Y0); \
-	Q6_GROUP(buf, 13, Y1); \
-	Q6_GROUP(buf, 14, Y0); \
-	Q6_GROUP(buf, 15, Y1)
-
 // func gemvQ8_0AVX2(dst *float32, data *byte, rowBytes, rows int, x *float32, nb int)
 // Block b of a row goes to accumulator b%2, so that consecutive blocks do
 // not wait on each other's fused multiply-add.
@@ -198,58 +106,129 @@ q8_ret:
 	VZEROUPPER
 	RET
 
-// func gemvQ6KAVX2(dst *float32, data *byte, rowBytes, rows int, x *float32, nb int)
+// Shuffles for the group scales: entry k puts scale 2k in bytes 0-7 and
+// scale 2k+1 in bytes 8-15, which VPMOVSXBW widens to the int16 lanes of
+// the products of weights 32k..32k+15 and 32k+16..32k+31.
+DATA k6Shuf<>+0(SB)/8, $0x0000000000000000
+DATA k6Shuf<>+8(SB)/8, $0x0101010101010101
+DATA k6Shuf<>+16(SB)/8, $0x0202020202020202
+DATA k6Shuf<>+24(SB)/8, $0x0303030303030303
+DATA k6Shuf<>+32(SB)/8, $0x0404040404040404
+DATA k6Shuf<>+40(SB)/8, $0x0505050505050505
+DATA k6Shuf<>+48(SB)/8, $0x0606060606060606
+DATA k6Shuf<>+56(SB)/8, $0x0707070707070707
+DATA k6Shuf<>+64(SB)/8, $0x0808080808080808
+DATA k6Shuf<>+72(SB)/8, $0x0909090909090909
+DATA k6Shuf<>+80(SB)/8, $0x0a0a0a0a0a0a0a0a
+DATA k6Shuf<>+88(SB)/8, $0x0b0b0b0b0b0b0b0b
+DATA k6Shuf<>+96(SB)/8, $0x0c0c0c0c0c0c0c0c
+DATA k6Shuf<>+104(SB)/8, $0x0d0d0d0d0d0d0d0d
+DATA k6Shuf<>+112(SB)/8, $0x0e0e0e0e0e0e0e0e
+DATA k6Shuf<>+120(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL k6Shuf<>(SB), RODATA|NOPTR, $128
+
+// 32 codes q (0..63, unsigned) in v times the activations at xoff(R12),
+// each 16 scaled by its group's scale (soff: the k6Shuf entry of the
+// vector), into
+// the int32 sums in Y0. Bounds: a VPMADDUBSW lane is at most 2·63·128 in
+// magnitude, a VPMADDWD lane 2·16128·128, so nothing saturates or wraps.
+#define K6_MAC(v, xoff, soff) \
+	VPMADDUBSW xoff(R12), v, v;         \
+	VPSHUFB    k6Shuf<>+soff(SB), X12, X8; \
+	VPMOVSXBW  X8, Y8;                  \
+	VPMADDWD   Y8, v, v;                \
+	VPADDD     v, Y0, Y0
+
+// One 128-weight half h of the super-block at R10: ql at qlo, qh at qho.
+// Quarter i takes its low four bits from ql (bytes 0..31 for i = 0, 2 and
+// 32..63 for i = 1, 3; low nibbles for i < 2) and its high two from bits
+// 2i, 2i+1 of qh, moved to bits 4-5. The 16-bit shifts carry bits across
+// bytes, but only into positions the masks clear.
+#define K6_HALF(qlo, qho, h) \
+	VMOVDQU qlo(R10), Y3;          \
+	VMOVDQU qlo+32(R10), Y4;       \
+	VMOVDQU qho(R10), Y5;          \
+	VPAND   Y15, Y3, Y6;           \
+	VPSLLW  $4, Y5, Y7;            \
+	VPAND   Y14, Y7, Y7;           \
+	VPOR    Y7, Y6, Y6;            \
+	K6_MAC(Y6, 128*h, 64*h);        \
+	VPAND   Y15, Y4, Y6;           \
+	VPSLLW  $2, Y5, Y7;            \
+	VPAND   Y14, Y7, Y7;           \
+	VPOR    Y7, Y6, Y6;            \
+	K6_MAC(Y6, 128*h+32, 64*h+16);   \
+	VPSRLW  $4, Y3, Y6;            \
+	VPAND   Y15, Y6, Y6;           \
+	VPAND   Y14, Y5, Y7;           \
+	VPOR    Y7, Y6, Y6;            \
+	K6_MAC(Y6, 128*h+64, 64*h+32);   \
+	VPSRLW  $4, Y4, Y6;            \
+	VPAND   Y15, Y6, Y6;           \
+	VPSRLW  $2, Y5, Y7;            \
+	VPAND   Y14, Y7, Y7;           \
+	VPOR    Y7, Y6, Y6;            \
+	K6_MAC(Y6, 128*h+96, 64*h+48)
+
+// func gemvQ6KQ8KAVX2(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
 //
-// The super-blocks are decoded into bytes on the stack and widened from
-// there. The decode runs one super-block ahead (into the other of two
-// buffers, R9, while the groups read R8), across row ends too since the
-// rows are contiguous: a load right behind the 32-byte store it reads from
-// waits for store-to-load forwarding, which cost a fifth of the time.
-TEXT ·gemvQ6KAVX2(SB), 0, $640-48
+// rows contiguous rows of nb super-blocks. Per super-block: Σ scale·q·x in
+// int32 lanes, minus 32·Σ scale·bsum (VPMADDWD of the sixteen sums and
+// scales), summed across lanes; then acc += (d·xd)·float32(sum) with
+// scalar single-precision operations, as in the generic code.
+TEXT ·gemvQ6KQ8KAVX2(SB), NOSPLIT, $0-56
 	MOVQ    dst+0(FP), DI
 	MOVQ    data+8(FP), R10
-	MOVQ    rows+24(FP), CX
+	MOVQ    rows+16(FP), CX
 	VMOVDQU bqLow4<>(SB), Y15
 	VMOVDQU bqBits45<>(SB), Y14
-	VMOVDQU bq32<>(SB), Y13
 	TESTQ   CX, CX
-	JZ      q6_ret
+	JZ      k6_ret
 
-	// R11: super-blocks still to decode after the first.
-	MOVQ  nb+40(FP), R11
-	IMULQ CX, R11
-	DECQ  R11
-	LEAQ  0(SP), R8
-	LEAQ  320(SP), R9
-	Q6_PREP(R8)
-	ADDQ  $210, R10
+k6_row:
+	MOVQ   xq+24(FP), R12
+	MOVQ   xd+32(FP), R13
+	MOVQ   bsums+40(FP), R11
+	MOVQ   nb+48(FP), DX
+	VXORPS X13, X13, X13
 
-q6_row:
-	MOVQ   x+32(FP), R12
-	MOVQ   nb+40(FP), DX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
+k6_block:
+	PREFETCHT0 BQ_PF(R10)
+	PREFETCHT0 BQ_PF+64(R10)
+	PREFETCHT0 BQ_PF+128(R10)
+	PREFETCHT0 BQ_PF+192(R10)
+	VPXOR      Y0, Y0, Y0
+	VMOVDQU    192(R10), X12
+	K6_HALF(0, 128, 0)
+	K6_HALF(64, 160, 1)
+	VPMOVSXBW  X12, Y1
+	VPMADDWD   (R11), Y1, Y1
+	VPSLLD     $5, Y1, Y1
+	VPSUBD     Y1, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD     X1, X0, X0
+	VPSHUFD    $0x4e, X0, X1
+	VPADDD     X1, X0, X0
+	VPSHUFD    $0xb1, X0, X1
+	VPADDD     X1, X0, X0
+	VCVTDQ2PS  X0, X0
+	VPBROADCASTW 208(R10), X1
+	VCVTPH2PS  X1, X1
+	VMULSS     (R13), X1, X1
+	VMULSS     X0, X1, X1
+	VADDSS     X1, X13, X13
+	ADDQ       $210, R10
+	ADDQ       $256, R12
+	ADDQ       $4, R13
+	ADDQ       $32, R11
+	DECQ       DX
+	JNZ        k6_block
 
-q6_block:
-	TESTQ R11, R11
-	JZ    q6_last
-	Q6_PREP(R9)
-	ADDQ  $210, R10
-	DECQ  R11
-
-q6_last:
-	Q6_GROUPS(R8)
-	XCHGQ R8, R9
-	ADDQ  $1024, R12
-	DECQ  DX
-	JNZ   q6_block
-
-	BQ_REDUCE
-	VMOVSS X0, (DI)
+	VMOVSS X13, (DI)
 	ADDQ   $4, DI
 	DECQ   CX
-	JNZ    q6_row
+	JNZ    k6_row
 
-q6_ret:
+k6_ret:
 	VZEROUPPER
 	RET

@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // ggml's block formats for the embedding/lm_head matrix. A Q8_0 block is an
 // f16 scale d and 32 int8 values q, weight d·q. A Q6_K super-block of 256
 // weights is ql[128] (low four bits), qh[64] (high two bits), 16 int8 group
@@ -20,10 +22,84 @@ func GemvQ8_0(dst []float32, data []byte, rowBytes int, x []float32) {
 	gemvQ8_0(dst, data, rowBytes, x)
 }
 
-// GemvQ6K is GemvQ8_0 for Q6_K rows (rowBytes a multiple of 210, x at
-// least rowBytes/210·256 values).
+// GemvQ6K computes dst[r] = Σ_j w[r,j]·x[j] for len(dst) Q6_K rows of
+// rowBytes bytes (a multiple of 210) and x of at least rowBytes/210·256
+// values, through QuantizeQ8K and GemvQ6KQ8K. Callers that multiply one x
+// by many rows in several calls should quantise it once and call
+// GemvQ6KQ8K.
 func GemvQ6K(dst []float32, data []byte, rowBytes int, x []float32) {
-	gemvQ6K(dst, data, rowBytes, x)
+	var a Q8K
+	QuantizeQ8K(&a, x[:rowBytes/Q6KBlockBytes*Q6KBlockWeights])
+	GemvQ6KQ8K(dst, data, rowBytes, &a)
+}
+
+// Q8K is an activation vector quantised like ggml's Q8_K, for the Q6_K
+// kernels: per 256 values a float scale D, the int8 values Q (in
+// [-127, 127]) and the sums of each 16 of them. As in ggml, the Q6_K dot
+// product multiplies integers; the activation rounding adds at most
+// D/2·Σ|w| per block to the float result.
+type Q8K struct {
+	D     []float32
+	Q     []int8
+	BSums []int16
+}
+
+// QuantizeQ8K quantises x (a multiple of 256 values) into a, reusing its
+// slices. A block whose largest magnitude m is finite and positive gets
+// D = m/127 and Q = round(x·127/m); a block of zeros gets D = 0; a block
+// with an infinity or NaN gets D = m, so that the products come out NaN.
+func QuantizeQ8K(a *Q8K, x []float32) {
+	nb := len(x) / Q6KBlockWeights
+	a.D = grow(a.D, nb)
+	a.Q = grow(a.Q, nb*Q6KBlockWeights)
+	a.BSums = grow(a.BSums, nb*16)
+	for b := 0; b < nb; b++ {
+		xb := x[b*Q6KBlockWeights : (b+1)*Q6KBlockWeights]
+		q := a.Q[b*Q6KBlockWeights : (b+1)*Q6KBlockWeights]
+		var m float32
+		for _, v := range xb {
+			m = max(m, float32(math.Abs(float64(v))))
+		}
+		if !(m > 0 && m <= math.MaxFloat32) {
+			a.D[b] = m
+			clear(q)
+			clear(a.BSums[b*16 : (b+1)*16])
+			continue
+		}
+		a.D[b] = m / 127
+		inv := 127 / m
+		for j, v := range xb {
+			q[j] = int8(max(-127, min(127, math.Round(float64(v*inv)))))
+		}
+		for g := 0; g < 16; g++ {
+			var s int16
+			for _, v := range q[16*g : 16*g+16] {
+				s += int16(v)
+			}
+			a.BSums[b*16+g] = s
+		}
+	}
+}
+
+// GemvQ6KQ8K computes dst[r] = Σ_b (d_b·a.D[b])·Σ_j scale·(q_j-32)·a.Q[j]
+// for len(dst) Q6_K rows: the integer sum of each super-block is exact,
+// and the blocks are added in order with the same float operations at
+// every level, so results are bit-identical across levels and do not
+// depend on the rows passed with a row.
+func GemvQ6KQ8K(dst []float32, data []byte, rowBytes int, a *Q8K) {
+	checkBlockRows(len(dst), rowBytes, Q6KBlockBytes, data)
+	nb := rowBytes / Q6KBlockBytes
+	if len(a.D) < nb || len(a.Q) < nb*Q6KBlockWeights || len(a.BSums) < nb*16 {
+		panic("kernels: Q8K activations shorter than the Q6_K rows")
+	}
+	gemvQ6KQ8K(dst, data, rowBytes, a)
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 func checkBlockRows(n, rowBytes, blockBytes int, data []byte) {
@@ -78,28 +154,45 @@ func dequantQ6K(blk []byte, y *[Q6KBlockWeights]float32) {
 	}
 }
 
-// gemvQ6KGeneric dequantises a super-block at a time and sums the products
-// in index order, like a Row() into a buffer followed by DotF32 at the
-// generic level.
-func gemvQ6KGeneric(dst []float32, data []byte, rowBytes int, x []float32) {
-	checkBlockRows(len(dst), rowBytes, Q6KBlockBytes, data)
+// q6KDotQ8K returns Σ_j scale·(q_j-32)·x_j over one super-block, exactly.
+func q6KDotQ8K(blk []byte, x []int8) int32 {
+	var sum int32
+	for h := 0; h < 2; h++ {
+		ql, qh, sc := blk[64*h:64*h+64], blk[128+32*h:160+32*h], blk[192+8*h:200+8*h]
+		xh := x[128*h : 128*h+128]
+		var part [8]int32 // per group of 16
+		for l := 0; l < 32; l++ {
+			is := l / 16
+			part[is] += int32(int8(ql[l]&0xf|(qh[l]&3)<<4)-32) * int32(xh[l])
+			part[is+2] += int32(int8(ql[l+32]&0xf|(qh[l]>>2&3)<<4)-32) * int32(xh[l+32])
+			part[is+4] += int32(int8(ql[l]>>4|(qh[l]>>4&3)<<4)-32) * int32(xh[l+64])
+			part[is+6] += int32(int8(ql[l+32]>>4|(qh[l]>>6&3)<<4)-32) * int32(xh[l+96])
+		}
+		for g, p := range part {
+			sum += int32(int8(sc[g])) * p
+		}
+	}
+	return sum
+}
+
+func gemvQ6KQ8KGeneric(dst []float32, data []byte, rowBytes int, a *Q8K) {
 	nb := rowBytes / Q6KBlockBytes
-	x = x[:nb*Q6KBlockWeights]
-	var w [Q6KBlockWeights]float32
 	for r := range dst {
 		row := data[r*rowBytes : (r+1)*rowBytes]
 		var acc float32
 		for b := 0; b < nb; b++ {
-			dequantQ6K(row[b*Q6KBlockBytes:(b+1)*Q6KBlockBytes], &w)
-			for j, v := range x[b*Q6KBlockWeights : (b+1)*Q6KBlockWeights] {
-				acc += w[j] * v
-			}
+			blk := row[b*Q6KBlockBytes : (b+1)*Q6KBlockBytes]
+			d := F16ToF32(uint16(blk[208]) | uint16(blk[209])<<8)
+			// The conversions round each product, so no compiler may fuse
+			// them into a multiply-add that the assembly does not do.
+			s := float32(d * a.D[b])
+			acc += float32(s * float32(q6KDotQ8K(blk, a.Q[b*Q6KBlockWeights:])))
 		}
 		dst[r] = acc
 	}
 }
 
-// gemvQ8_0ViaDot and gemvQ6KViaDot serve levels without block-quantised
+// gemvQ8_0ViaDot serves levels without block-quantised
 // kernels but with a vector DotF32 (NEON): 256 weights at a time are
 // dequantised into a stack buffer and summed by dotF32, and the partial
 // sums are added in order.
@@ -122,22 +215,6 @@ func gemvQ8_0ViaDot(dst []float32, data []byte, rowBytes int, x []float32) {
 				}
 			}
 			acc += dotF32(w[:n*Q8_0BlockWeights], x[b0*Q8_0BlockWeights:(b0+n)*Q8_0BlockWeights])
-		}
-		dst[r] = acc
-	}
-}
-
-func gemvQ6KViaDot(dst []float32, data []byte, rowBytes int, x []float32) {
-	checkBlockRows(len(dst), rowBytes, Q6KBlockBytes, data)
-	nb := rowBytes / Q6KBlockBytes
-	x = x[:nb*Q6KBlockWeights]
-	var w [Q6KBlockWeights]float32
-	for r := range dst {
-		row := data[r*rowBytes : (r+1)*rowBytes]
-		var acc float32
-		for b := 0; b < nb; b++ {
-			dequantQ6K(row[b*Q6KBlockBytes:(b+1)*Q6KBlockBytes], &w)
-			acc += dotF32(w[:], x[b*Q6KBlockWeights:(b+1)*Q6KBlockWeights])
 		}
 		dst[r] = acc
 	}

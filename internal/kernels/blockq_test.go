@@ -88,16 +88,15 @@ var blockGemvs = []blockGemv{
 }
 
 // The block-quantised GEMVs follow the float rule of doc.go, with one more
-// 2⁻²⁴·Σ|wᵢxᵢ| for Q6_K, whose dequantised weights (the generic level's)
-// are rounded to float32: each row lies within floatTol of the exact sum
-// with exact weights, and a row's bits do not depend on its neighbours.
+// 2⁻²⁴·Σ|wᵢxᵢ| for Q6_K and the error of its int8 activations (q8KError):
+// each row lies within that of the exact sum with exact weights and float
+// activations, and a row's bits do not depend on its neighbours.
 func TestGemvBlockQ(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	// The dequantise-and-DotF32 fallbacks are installed on arm64 only;
-	// test them everywhere, with each level's DotF32.
+	// The dequantise-and-DotF32 fallback is installed on arm64 only; test
+	// it everywhere, with each level's DotF32.
 	all := append([]blockGemv{
 		{"Q8_0ViaDot", false, Q8_0BlockWeights, Q8_0BlockBytes, randQ8_0, func(d []float32, m []byte, rb int, x []float32) { gemvQ8_0ViaDot(d, m, rb, x) }},
-		{"Q6KViaDot", true, Q6KBlockWeights, Q6KBlockBytes, randQ6K, func(d []float32, m []byte, rb int, x []float32) { gemvQ6KViaDot(d, m, rb, x) }},
 	}, blockGemvs...)
 	for _, g := range all {
 		for _, rows := range []int{1, 2, 5, 33} {
@@ -117,7 +116,7 @@ func TestGemvBlockQ(t *testing.T) {
 							exact, abs := blockQExact(g.q6, m[i*rb:(i+1)*rb], x)
 							tol := floatTol(k, abs)
 							if g.q6 {
-								tol += 0x1p-24 * abs
+								tol += 0x1p-24*abs + q8KError(m[i*rb:(i+1)*rb], x)
 							}
 							if d := math.Abs(float64(dst[i]) - exact); d > tol {
 								t.Fatalf("row %d: %v, exact %v (diff %g > %g)", i, dst[i], exact, d, tol)
@@ -155,5 +154,110 @@ func TestGemvBlockQShortSlices(t *testing.T) {
 				}()
 			}
 		})
+	}
+}
+
+// q8KError bounds what quantising x with QuantizeQ8K changes in a Q6_K
+// row's dot product: Σ_b D_b/2·Σ_j |w_j| (each activation moves by at most
+// half a step).
+func q8KError(row []byte, x []float32) float64 {
+	var a Q8K
+	nb := len(row) / Q6KBlockBytes
+	QuantizeQ8K(&a, x[:nb*Q6KBlockWeights])
+	var e float64
+	for b := 0; b < nb; b++ {
+		blk := row[b*Q6KBlockBytes:]
+		d := float64(F16ToF32(uint16(blk[208]) | uint16(blk[209])<<8))
+		var sw float64
+		for j := 0; j < Q6KBlockWeights; j++ {
+			sw += math.Abs(d * q6KScaledCode(blk, j))
+		}
+		e += float64(a.D[b]) / 2 * sw * (1 + 0x1p-20)
+	}
+	return e
+}
+
+// The integer Q6_K kernels agree bit for bit with the generic one, for any
+// int8 activations (-128 included) and any scales.
+func TestGemvQ6KQ8KExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, rows := range []int{1, 3, 8} {
+		for _, nb := range []int{1, 2, 10, 11} {
+			m := randQ6K(r, rows, nb*Q6KBlockWeights)
+			if rows == 3 {
+				// Extreme codes and scales.
+				for i := 0; i < len(m); i += Q6KBlockBytes {
+					for j := 0; j < 192; j++ {
+						m[i+j] = 0xff
+					}
+					for j := 192; j < 208; j++ {
+						m[i+j] = 0x80
+					}
+				}
+			}
+			var a Q8K
+			a.D = randF32(r, nb)
+			a.Q = make([]int8, nb*Q6KBlockWeights)
+			for i := range a.Q {
+				a.Q[i] = int8(r.IntN(256) - 128)
+				if rows == 3 {
+					a.Q[i] = -128
+				}
+			}
+			a.BSums = make([]int16, nb*16)
+			for g := range a.BSums {
+				for _, v := range a.Q[16*g : 16*g+16] {
+					a.BSums[g] += int16(v)
+				}
+			}
+			want := make([]float32, rows)
+			gemvQ6KQ8KGeneric(want, m, nb*Q6KBlockBytes, &a)
+			forEachVariant(t, func(t *testing.T) {
+				got := make([]float32, rows)
+				GemvQ6KQ8K(got, m, nb*Q6KBlockBytes, &a)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%dx%d row %d: %v, generic %v", rows, nb, i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestQuantizeQ8K(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	x := randF32(r, 4*Q6KBlockWeights)
+	for i := Q6KBlockWeights; i < 2*Q6KBlockWeights; i++ {
+		x[i] = 0
+	}
+	x[2*Q6KBlockWeights+7] = float32(math.Inf(-1))
+	x[3*Q6KBlockWeights+9] = float32(math.NaN())
+	var a Q8K
+	QuantizeQ8K(&a, x)
+	if len(a.D) != 4 || len(a.Q) != len(x) || len(a.BSums) != 64 {
+		t.Fatalf("lengths %d %d %d", len(a.D), len(a.Q), len(a.BSums))
+	}
+	for i, v := range x[:Q6KBlockWeights] {
+		if d := math.Abs(float64(v) - float64(a.D[0])*float64(a.Q[i])); d > float64(a.D[0])*0.5001 {
+			t.Fatalf("value %d: %v vs %v·%d", i, v, a.D[0], a.Q[i])
+		}
+	}
+	for g := 0; g < 16; g++ {
+		var s int16
+		for _, v := range a.Q[16*g : 16*g+16] {
+			s += int16(v)
+		}
+		if s != a.BSums[g] {
+			t.Fatalf("bsum %d: %d, want %d", g, a.BSums[g], s)
+		}
+	}
+	if a.D[1] != 0 || !math.IsInf(float64(a.D[2]), 1) || !math.IsNaN(float64(a.D[3])) {
+		t.Fatalf("D of zero/inf/nan blocks: %v", a.D[1:])
+	}
+	for _, v := range a.Q[Q6KBlockWeights:] {
+		if v != 0 {
+			t.Fatal("non-finite or zero block with non-zero values")
+		}
 	}
 }

@@ -51,7 +51,7 @@ var (
 	weightedSum   = weightedSumGeneric
 	gemvF16       = gemvF16Generic
 	gemvQ8_0      = gemvQ8_0Generic
-	gemvQ6K       = gemvQ6KGeneric
+	gemvQ6KQ8K    = gemvQ6KQ8KGeneric
 	sumU64        = sumU64Generic
 	level         = Generic
 	detectedLevel = Generic
@@ -97,7 +97,7 @@ func SetLevel(l Level) Level {
 	quantizeRow, f16RowToF32 = quantizeRowGeneric, f16RowToF32Generic
 	dotF16, dotBF16, dotF32 = dotF16Generic, dotBF16Generic, dotF32Generic
 	weightedSum = weightedSumGeneric
-	gemvF16, gemvQ8_0, gemvQ6K = gemvF16Generic, gemvQ8_0Generic, gemvQ6KGeneric
+	gemvF16, gemvQ8_0, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Generic, gemvQ6KQ8KGeneric
 	sumU64 = sumU64Generic
 	level = Generic
 	for _, c := range []Level{AVX2, AVX512, NEON} {

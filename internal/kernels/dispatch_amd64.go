@@ -54,7 +54,7 @@ func installAVX2() {
 	dotF16 = dotF16AVX2Go
 	gemvF16 = gemvF16AVX2Go
 	gemvQ8_0 = gemvQ8_0AVX2Go
-	gemvQ6K = gemvQ6KAVX2Go
+	gemvQ6KQ8K = gemvQ6KQ8KAVX2Go
 	sumU64 = sumU64AVX2Go
 	dotBF16 = dotBF16AVX2Go
 	dotF32 = dotF32AVX2Go

@@ -31,8 +31,7 @@ func install(l Level) {
 	gemvF16 = gemvF16NEONGo
 	dotBF16 = dotBF16NEONGo
 	dotF32 = dotF32NEONGo
-	// No block-quantised kernels yet: dequantise 256 weights at a time and
-	// use the vector dot product.
+	// No block-quantised kernels yet: Q8_0 dequantises 256 weights at a
+	// time and uses the vector dot product; Q6_K stays generic.
 	gemvQ8_0 = gemvQ8_0ViaDot
-	gemvQ6K = gemvQ6KViaDot
 }

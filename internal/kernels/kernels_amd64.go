@@ -272,7 +272,7 @@ func dotF32AVX2Go(a, b []float32) float32 {
 func gemvQ8_0AVX2(dst *float32, data *byte, rowBytes, rows int, x *float32, nb int)
 
 //go:noescape
-func gemvQ6KAVX2(dst *float32, data *byte, rowBytes, rows int, x *float32, nb int)
+func gemvQ6KQ8KAVX2(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
 
 func gemvQ8_0AVX2Go(dst []float32, data []byte, rowBytes int, x []float32) {
 	checkBlockRows(len(dst), rowBytes, Q8_0BlockBytes, data)
@@ -285,13 +285,14 @@ func gemvQ8_0AVX2Go(dst []float32, data []byte, rowBytes int, x []float32) {
 	gemvQ8_0AVX2(&dst[0], &data[0], rowBytes, len(dst), &x[0], nb)
 }
 
-func gemvQ6KAVX2Go(dst []float32, data []byte, rowBytes int, x []float32) {
-	checkBlockRows(len(dst), rowBytes, Q6KBlockBytes, data)
+func gemvQ6KQ8KAVX2Go(dst []float32, data []byte, rowBytes int, a *Q8K) {
 	nb := rowBytes / Q6KBlockBytes
-	if len(dst) == 0 || nb == 0 {
+	if len(dst) == 0 {
+		return
+	}
+	if nb == 0 {
 		clear(dst)
 		return
 	}
-	_ = x[nb*Q6KBlockWeights-1]
-	gemvQ6KAVX2(&dst[0], &data[0], rowBytes, len(dst), &x[0], nb)
+	gemvQ6KQ8KAVX2(&dst[0], &data[0], len(dst), &a.Q[0], &a.D[0], &a.BSums[0], nb)
 }

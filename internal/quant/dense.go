@@ -103,8 +103,25 @@ func (d *Dense) Row(r int, dst []float32) {
 	}
 }
 
+// Input is an activation vector made ready for one matrix's Gemv: Q6_K
+// rows multiply int8 activations (kernels.Q8K, as ggml's Q6_K·Q8_K), which
+// Prepare quantises once per vector rather than once per Gemv call.
+type Input struct {
+	X   []float32
+	q8k kernels.Q8K
+}
+
+// Prepare makes in hold x (at least Cols values) for d's Gemv, reusing its
+// buffers.
+func (d *Dense) Prepare(in *Input, x []float32) {
+	in.X = x[:d.Cols]
+	if d.Type == DenseQ6_K {
+		kernels.QuantizeQ8K(&in.q8k, in.X)
+	}
+}
+
 // Dot returns row r · x.
-func (d *Dense) Dot(r int, x []float32, scratch []float32) float32 {
+func (d *Dense) Dot(r int, x []float32) float32 {
 	switch d.Type {
 	case DenseF32:
 		return kernels.DotF32(d.f32[r*d.Cols:(r+1)*d.Cols], x)
@@ -112,33 +129,28 @@ func (d *Dense) Dot(r int, x []float32, scratch []float32) float32 {
 		return kernels.DotF16(d.u16[r*d.Cols:(r+1)*d.Cols], x)
 	case DenseBF16:
 		return kernels.DotBF16(d.u16[r*d.Cols:(r+1)*d.Cols], x)
-	case DenseQ8_0, DenseQ6_K:
-		// The GEMV kernel on one row, so that Dot and Gemv agree bit for bit.
-		var out [1]float32
-		d.Gemv(out[:], r, r+1, x, scratch)
-		return out[0]
 	}
-	d.Row(r, scratch)
-	return kernels.DotF32(scratch[:d.Cols], x)
+	// The GEMV kernel on one row, so that Dot and Gemv agree bit for bit.
+	var in Input
+	d.Prepare(&in, x)
+	var out [1]float32
+	d.Gemv(out[:], r, r+1, &in)
+	return out[0]
 }
 
-// Gemv writes row r · x into dst[r-lo] for every row r in [lo, hi).
-// scratch is unused since every type has a kernel that reads its rows in
-// place; the parameter stays for the callers that pass it.
-func (d *Dense) Gemv(dst []float32, lo, hi int, x []float32, scratch []float32) {
+// Gemv writes row r · in.X into dst[r-lo] for every row r in [lo, hi).
+func (d *Dense) Gemv(dst []float32, lo, hi int, in *Input) {
 	switch d.Type {
 	case DenseF16:
-		kernels.GemvF16(dst[:hi-lo], d.u16[lo*d.Cols:hi*d.Cols], d.Cols, x)
-		return
+		kernels.GemvF16(dst[:hi-lo], d.u16[lo*d.Cols:hi*d.Cols], d.Cols, in.X)
 	case DenseQ8_0:
-		kernels.GemvQ8_0(dst[:hi-lo], d.Data[lo*d.rowBytes:hi*d.rowBytes], d.rowBytes, x)
-		return
+		kernels.GemvQ8_0(dst[:hi-lo], d.Data[lo*d.rowBytes:hi*d.rowBytes], d.rowBytes, in.X)
 	case DenseQ6_K:
-		kernels.GemvQ6K(dst[:hi-lo], d.Data[lo*d.rowBytes:hi*d.rowBytes], d.rowBytes, x)
-		return
-	}
-	for r := lo; r < hi; r++ {
-		dst[r-lo] = d.Dot(r, x, scratch)
+		kernels.GemvQ6KQ8K(dst[:hi-lo], d.Data[lo*d.rowBytes:hi*d.rowBytes], d.rowBytes, &in.q8k)
+	default:
+		for r := lo; r < hi; r++ {
+			dst[r-lo] = d.Dot(r, in.X)
+		}
 	}
 }
 

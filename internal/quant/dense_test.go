@@ -35,22 +35,37 @@ func TestDenseGemvBlockTypes(t *testing.T) {
 		}
 		x := randomRow(r, cols, 1)
 		got := make([]float32, rows)
-		d.Gemv(got[3:], 3, rows, x, nil)
+		var in Input
+		d.Prepare(&in, x)
+		d.Gemv(got[3:], 3, rows, &in)
+		// Q6_K multiplies int8 activations: each moves by at most half of
+		// its block's step, max|x|/127/2.
+		var step []float64
+		for b := 0; b < cols/256; b++ {
+			var m float64
+			for _, v := range x[b*256 : (b+1)*256] {
+				m = max(m, math.Abs(float64(v)))
+			}
+			step = append(step, m/127)
+		}
 		w := make([]float32, cols)
 		for i := 3; i < rows; i++ {
 			d.Row(i, w)
-			var exact, abs float64
+			var exact, abs, qerr float64
 			for j := range w {
 				p := float64(w[j]) * float64(x[j])
 				exact += p
 				abs += math.Abs(p)
+				if typ == DenseQ6_K {
+					qerr += math.Abs(float64(w[j])) * step[j/256] / 2
+				}
 			}
 			// Within the float bound of the kernels (doc.go), plus the
-			// rounding of the dequantised weights.
-			if diff := math.Abs(float64(got[i]) - exact); diff > float64(cols+2)*0x1p-24*abs {
+			// rounding of the dequantised weights and of the activations.
+			if diff := math.Abs(float64(got[i]) - exact); diff > float64(cols+2)*0x1p-24*abs+qerr*1.001 {
 				t.Errorf("%v row %d: Gemv %v, want %v", typ, i, got[i], exact)
 			}
-			if dot := d.Dot(i, x, nil); math.Float32bits(dot) != math.Float32bits(got[i]) {
+			if dot := d.Dot(i, x); math.Float32bits(dot) != math.Float32bits(got[i]) {
 				t.Errorf("%v row %d: Dot %v != Gemv %v", typ, i, dot, got[i])
 			}
 		}

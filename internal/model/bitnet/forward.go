@@ -168,11 +168,13 @@ func (m *Model) Forward(batch []model.Input) ([][]float32, error) {
 		kernels.RMSNorm(hn[i*H:(i+1)*H], x[r.t*H:(r.t+1)*H], m.outNorm, c.RMSEps)
 	}
 	logits := make([]float32, len(rows)*c.Vocab)
-	m.pool.For(c.Vocab, 64, func(lo, hi int) {
-		var tmp []float32
-		if m.output.Type != quant.DenseF16 && m.output.Type != quant.DenseBF16 && m.output.Type != quant.DenseF32 {
-			tmp = make([]float32, H)
+	ins := make([]quant.Input, len(rows))
+	m.pool.For(len(rows), 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			m.output.Prepare(&ins[i], hn[i*H:(i+1)*H])
 		}
+	})
+	m.pool.For(c.Vocab, 64, func(lo, hi int) {
 		// Vocabulary rows in small chunks, each used for every token's
 		// logits while it is still in cache: the head is then read from
 		// memory once per step, not once per sequence of a batch.
@@ -180,7 +182,7 @@ func (m *Model) Forward(batch []model.Input) ([][]float32, error) {
 		for c0 := lo; c0 < hi; c0 += chunk {
 			c1 := min(c0+chunk, hi)
 			for i := range rows {
-				m.output.Gemv(logits[i*c.Vocab+c0:i*c.Vocab+c1], c0, c1, hn[i*H:(i+1)*H], tmp)
+				m.output.Gemv(logits[i*c.Vocab+c0:i*c.Vocab+c1], c0, c1, &ins[i])
 			}
 		}
 	})
