@@ -153,25 +153,31 @@ func BenchmarkGemvF16(b *testing.B) {
 	})
 }
 
-// The small per-token ops stay generic; these show what they cost next to
-// the matrix work (a 2560-wide GEMV is ~10-50 µs).
+// The small per-token ops; these show what they cost next to the matrix
+// work (a 2560-wide GEMV is ~10-50 µs).
 func BenchmarkRMSNorm(b *testing.B) {
 	r := rand.New(rand.NewPCG(9, 9))
 	x, w := randF32(r, 2560), randF32(r, 2560)
 	dst := make([]float32, len(x))
-	b.SetBytes(int64(4 * len(x)))
-	for b.Loop() {
-		RMSNorm(dst, x, w, 1e-5)
-	}
+	forEachBenchVariant(b, "2560", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(x)))
+		for b.Loop() {
+			RMSNorm(dst, x, w, 1e-5)
+		}
+	})
 }
 
 func BenchmarkSoftmax(b *testing.B) {
 	r := rand.New(rand.NewPCG(10, 10))
 	x := randF32(r, 4096)
-	b.SetBytes(int64(4 * len(x)))
-	for b.Loop() {
-		Softmax(x)
-	}
+	y := make([]float32, len(x))
+	forEachBenchVariant(b, "4096", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(x)))
+		for b.Loop() {
+			copy(y, x)
+			Softmax(y)
+		}
+	})
 }
 
 // benchGemvPool runs the decode GEMV over a rows×k matrix split across a
@@ -239,5 +245,16 @@ func BenchmarkWeightedSum(b *testing.B) {
 			WeightedSum(dst, w, src, stride)
 		}
 		reportMACs(b, float64(n*hd))
+	})
+}
+
+func BenchmarkSquaredReLUMul(b *testing.B) {
+	r := rand.New(rand.NewPCG(45, 45))
+	g, u := randF32(r, 6912), randF32(r, 6912)
+	forEachBenchVariant(b, "6912", func(b *testing.B) {
+		b.SetBytes(int64(8 * len(g)))
+		for b.Loop() {
+			SquaredReLUMul(g, u)
+		}
 	})
 }

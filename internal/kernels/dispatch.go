@@ -40,21 +40,24 @@ func ParseLevel(s string) (Level, error) {
 // best level the CPU has) and read without locks afterwards, so SetLevel must
 // not race with running kernels.
 var (
-	dotI2S        = dotI2SGeneric
-	dotI2SFloat   = dotI2SFloatGeneric
-	gemmI2S       = gemmI2SGeneric
-	quantizeRow   = quantizeRowGeneric
-	f16RowToF32   = f16RowToF32Generic
-	dotF16        = dotF16Generic
-	dotBF16       = dotBF16Generic
-	dotF32        = dotF32Generic
-	weightedSum   = weightedSumGeneric
-	gemvF16       = gemvF16Generic
-	gemvQ8_0      = gemvQ8_0Generic
-	gemvQ6KQ8K    = gemvQ6KQ8KGeneric
-	sumU64        = sumU64Generic
-	level         = Generic
-	detectedLevel = Generic
+	dotI2S         = dotI2SGeneric
+	dotI2SFloat    = dotI2SFloatGeneric
+	gemmI2S        = gemmI2SGeneric
+	quantizeRow    = quantizeRowGeneric
+	f16RowToF32    = f16RowToF32Generic
+	dotF16         = dotF16Generic
+	dotBF16        = dotBF16Generic
+	dotF32         = dotF32Generic
+	weightedSum    = weightedSumGeneric
+	rmsNorm        = rmsNormGeneric
+	squaredReLUMul = squaredReLUMulGeneric
+	softmax        = softmaxGeneric
+	gemvF16        = gemvF16Generic
+	gemvQ8_0       = gemvQ8_0Generic
+	gemvQ6KQ8K     = gemvQ6KQ8KGeneric
+	sumU64         = sumU64Generic
+	level          = Generic
+	detectedLevel  = Generic
 )
 
 // disableDotProd makes SetLevel(NEON) pick the kernels that do without the
@@ -96,7 +99,8 @@ func SetLevel(l Level) Level {
 	dotI2S, dotI2SFloat, gemmI2S = dotI2SGeneric, dotI2SFloatGeneric, gemmI2SGeneric
 	quantizeRow, f16RowToF32 = quantizeRowGeneric, f16RowToF32Generic
 	dotF16, dotBF16, dotF32 = dotF16Generic, dotBF16Generic, dotF32Generic
-	weightedSum = weightedSumGeneric
+	weightedSum, rmsNorm, squaredReLUMul = weightedSumGeneric, rmsNormGeneric, squaredReLUMulGeneric
+	softmax = softmaxGeneric
 	gemvF16, gemvQ8_0, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Generic, gemvQ6KQ8KGeneric
 	sumU64 = sumU64Generic
 	level = Generic

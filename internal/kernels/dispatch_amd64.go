@@ -59,6 +59,9 @@ func installAVX2() {
 	dotBF16 = dotBF16AVX2Go
 	dotF32 = dotF32AVX2Go
 	weightedSum = weightedSumAVX2Go
+	rmsNorm = rmsNormAVX2Go
+	squaredReLUMul = squaredReLUMulAVX2Go
+	softmax = softmaxAVX2Go
 }
 
 func dotProdAvailable() bool { return false }

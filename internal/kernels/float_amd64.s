@@ -430,3 +430,220 @@ ws_narrow_store:
 ws_ret:
 	VZEROUPPER
 	RET
+
+// func sumSquaresAVX2(x *float32, n int) float64
+// n is a multiple of 8. Squares are rounded to float32 (like the generic
+// float64(v*v)) and summed in float64, in two chains.
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), CX
+	SHRQ   $3, CX
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	TESTQ  CX, CX
+	JZ     ss_done
+
+ss_loop:
+	VMOVUPS      (SI), Y0
+	VMULPS       Y0, Y0, Y0
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y1, Y4, Y4
+	VADDPD       Y2, Y5, Y5
+	ADDQ         $32, SI
+	DECQ         CX
+	JNZ          ss_loop
+
+ss_done:
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPD       X5, X4, X4
+	VHADDPD      X4, X4, X4
+	VMOVSD       X4, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func scaleMulAVX2(dst, x, w *float32, n int, scale float32)
+// dst[i] = (x[i]·scale)·w[i], n a multiple of 8: the generic operations.
+TEXT ·scaleMulAVX2(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         w+16(FP), DX
+	MOVQ         n+24(FP), CX
+	SHRQ         $3, CX
+	VBROADCASTSS scale+32(FP), Y3
+	TESTQ        CX, CX
+	JZ           sm_done
+
+sm_loop:
+	VMULPS  (SI), Y3, Y0
+	VMULPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     sm_loop
+
+sm_done:
+	VZEROUPPER
+	RET
+
+// func squaredReLUMulAVX2(gate, u *float32, n int)
+// g[i] = (max(g[i],0)·max(g[i],0))·u[i], n a multiple of 8.
+TEXT ·squaredReLUMulAVX2(SB), NOSPLIT, $0-24
+	MOVQ   gate+0(FP), DI
+	MOVQ   u+8(FP), SI
+	MOVQ   n+16(FP), CX
+	SHRQ   $3, CX
+	VXORPS Y3, Y3, Y3
+	TESTQ  CX, CX
+	JZ     sr_done
+
+sr_loop:
+	VMAXPS  (DI), Y3, Y0
+	VMULPS  Y0, Y0, Y0
+	VMULPS  (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     sr_loop
+
+sr_done:
+	VZEROUPPER
+	RET
+
+// Constants of expSumAVX2, eight copies each (memory operands of the
+// vector instructions). exp(x) = 2^n·e^r with n = round(x·log2 e) and
+// r = x - n·ln 2 (ln 2 split in C1 + C2 so n·C1 is exact), e^r from the
+// Cephes expf polynomial: about 1 ulp in float32.
+
+DATA expLog2e<>+0(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA expLog2e<>+8(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA expLog2e<>+16(SB)/8, $0x3fb8aa3b3fb8aa3b
+DATA expLog2e<>+24(SB)/8, $0x3fb8aa3b3fb8aa3b
+GLOBL expLog2e<>(SB), RODATA|NOPTR, $32
+
+DATA expC1<>+0(SB)/8, $0x3f3180003f318000
+DATA expC1<>+8(SB)/8, $0x3f3180003f318000
+DATA expC1<>+16(SB)/8, $0x3f3180003f318000
+DATA expC1<>+24(SB)/8, $0x3f3180003f318000
+GLOBL expC1<>(SB), RODATA|NOPTR, $32
+
+DATA expC2<>+0(SB)/8, $0xb95e8083b95e8083
+DATA expC2<>+8(SB)/8, $0xb95e8083b95e8083
+DATA expC2<>+16(SB)/8, $0xb95e8083b95e8083
+DATA expC2<>+24(SB)/8, $0xb95e8083b95e8083
+GLOBL expC2<>(SB), RODATA|NOPTR, $32
+
+DATA expP0<>+0(SB)/8, $0x3950696739506967
+DATA expP0<>+8(SB)/8, $0x3950696739506967
+DATA expP0<>+16(SB)/8, $0x3950696739506967
+DATA expP0<>+24(SB)/8, $0x3950696739506967
+GLOBL expP0<>(SB), RODATA|NOPTR, $32
+
+DATA expP1<>+0(SB)/8, $0x3ab743ce3ab743ce
+DATA expP1<>+8(SB)/8, $0x3ab743ce3ab743ce
+DATA expP1<>+16(SB)/8, $0x3ab743ce3ab743ce
+DATA expP1<>+24(SB)/8, $0x3ab743ce3ab743ce
+GLOBL expP1<>(SB), RODATA|NOPTR, $32
+
+DATA expP2<>+0(SB)/8, $0x3c0889083c088908
+DATA expP2<>+8(SB)/8, $0x3c0889083c088908
+DATA expP2<>+16(SB)/8, $0x3c0889083c088908
+DATA expP2<>+24(SB)/8, $0x3c0889083c088908
+GLOBL expP2<>(SB), RODATA|NOPTR, $32
+
+DATA expP3<>+0(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA expP3<>+8(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA expP3<>+16(SB)/8, $0x3d2aa9c13d2aa9c1
+DATA expP3<>+24(SB)/8, $0x3d2aa9c13d2aa9c1
+GLOBL expP3<>(SB), RODATA|NOPTR, $32
+
+DATA expP4<>+0(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA expP4<>+8(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA expP4<>+16(SB)/8, $0x3e2aaaaa3e2aaaaa
+DATA expP4<>+24(SB)/8, $0x3e2aaaaa3e2aaaaa
+GLOBL expP4<>(SB), RODATA|NOPTR, $32
+
+DATA expP5<>+0(SB)/8, $0x3f0000003f000000
+DATA expP5<>+8(SB)/8, $0x3f0000003f000000
+DATA expP5<>+16(SB)/8, $0x3f0000003f000000
+DATA expP5<>+24(SB)/8, $0x3f0000003f000000
+GLOBL expP5<>(SB), RODATA|NOPTR, $32
+
+DATA expOne<>+0(SB)/8, $0x3f8000003f800000
+DATA expOne<>+8(SB)/8, $0x3f8000003f800000
+DATA expOne<>+16(SB)/8, $0x3f8000003f800000
+DATA expOne<>+24(SB)/8, $0x3f8000003f800000
+GLOBL expOne<>(SB), RODATA|NOPTR, $32
+
+DATA expLo<>+0(SB)/8, $0xc2aeac4fc2aeac4f
+DATA expLo<>+8(SB)/8, $0xc2aeac4fc2aeac4f
+DATA expLo<>+16(SB)/8, $0xc2aeac4fc2aeac4f
+DATA expLo<>+24(SB)/8, $0xc2aeac4fc2aeac4f
+GLOBL expLo<>(SB), RODATA|NOPTR, $32
+
+DATA exp127<>+0(SB)/8, $0x0000007f0000007f
+DATA exp127<>+8(SB)/8, $0x0000007f0000007f
+DATA exp127<>+16(SB)/8, $0x0000007f0000007f
+DATA exp127<>+24(SB)/8, $0x0000007f0000007f
+GLOBL exp127<>(SB), RODATA|NOPTR, $32
+
+// func expSumAVX2(x *float32, n int, mx float32) float64
+// x[i] = exp(x[i]-mx) in place for n (a multiple of 8) values, and returns
+// Σ x[i] summed in float64 (softmax's numerator and denominator). Inputs
+// below mx-87.3 give about 1e-38 instead of a smaller number or zero.
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	SHRQ         $3, CX
+	VBROADCASTSS mx+16(FP), Y7
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	TESTQ        CX, CX
+	JZ           ex_done
+
+ex_loop:
+	VMOVUPS      (SI), Y0
+	VSUBPS       Y7, Y0, Y0
+	VMAXPS       expLo<>(SB), Y0, Y0
+	VMULPS       expLog2e<>(SB), Y0, Y1
+	VROUNDPS     $0, Y1, Y1
+	VMULPS       expC1<>(SB), Y1, Y2
+	VSUBPS       Y2, Y0, Y0
+	VMULPS       expC2<>(SB), Y1, Y2
+	VSUBPS       Y2, Y0, Y0
+	VMOVUPS      expP0<>(SB), Y3
+	VFMADD213PS  expP1<>(SB), Y0, Y3
+	VFMADD213PS  expP2<>(SB), Y0, Y3
+	VFMADD213PS  expP3<>(SB), Y0, Y3
+	VFMADD213PS  expP4<>(SB), Y0, Y3
+	VFMADD213PS  expP5<>(SB), Y0, Y3
+	VMULPS       Y0, Y0, Y2
+	VADDPS       expOne<>(SB), Y0, Y6
+	VFMADD231PS  Y2, Y3, Y6
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       exp127<>(SB), Y1, Y1
+	VPSLLD       $23, Y1, Y1
+	VMULPS       Y1, Y6, Y6
+	VMOVUPS      Y6, (SI)
+	VCVTPS2PD    X6, Y1
+	VEXTRACTF128 $1, Y6, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       Y1, Y4, Y4
+	VADDPD       Y2, Y5, Y5
+	ADDQ         $32, SI
+	DECQ         CX
+	JNZ          ex_loop
+
+ex_done:
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $1, Y4, X5
+	VADDPD       X5, X4, X4
+	VHADDPD      X4, X4, X4
+	VMOVSD       X4, ret+24(FP)
+	VZEROUPPER
+	RET

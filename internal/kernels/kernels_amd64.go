@@ -2,6 +2,8 @@
 
 package kernels
 
+import "math"
+
 // Go halves of the AVX2 kernels: bounds checks (the assembly trusts its
 // pointers and counts, so every wrapper first indexes the last element it
 // will touch, panicking where the generic code would), tails shorter than
@@ -42,6 +44,18 @@ func dotBF16AVX2(row *uint16, x *float32, n int) float32
 
 //go:noescape
 func dotF32AVX2(a, b *float32, n int) float32
+
+//go:noescape
+func sumSquaresAVX2(x *float32, n int) float64
+
+//go:noescape
+func scaleMulAVX2(dst, x, w *float32, n int, scale float32)
+
+//go:noescape
+func expSumAVX2(x *float32, n int, mx float32) float64
+
+//go:noescape
+func squaredReLUMulAVX2(gate, u *float32, n int)
 
 //go:noescape
 func weightedSumAVX2(dst *float32, w *float32, n int, src *float32, stride, cols int)
@@ -238,6 +252,52 @@ func dotBF16AVX2Go(row []uint16, x []float32) float32 {
 		acc += BF16ToF32(row[i]) * x[i]
 	}
 	return acc
+}
+
+// rmsNormAVX2Go sums the squares in float64 like the generic code, in
+// another order (the float rule of doc.go); the scaling is bit-identical.
+func rmsNormAVX2Go(dst, x, w []float32, eps float32) {
+	n := len(x)
+	v := n &^ 7
+	var ss float64
+	if v > 0 {
+		ss = sumSquaresAVX2(&x[0], v)
+	}
+	ss += sumSquaresGeneric(x[v:])
+	scale := rmsScale(ss, n, eps)
+	if v > 0 {
+		scaleMulAVX2(&dst[0], &x[0], &w[0], v, scale)
+	}
+	scaleMulGeneric(dst[v:n], x[v:], w[v:n], scale)
+}
+
+// softmaxAVX2Go computes the exponentials with a float32 polynomial (about
+// 1 ulp) where the generic code rounds float64 math.Exp; the sums are
+// float64 in both.
+func softmaxAVX2Go(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	mx := maxOf(x)
+	v := len(x) &^ 7
+	var sum float64
+	if v > 0 {
+		sum = expSumAVX2(&x[0], v, mx)
+	}
+	for i := v; i < len(x); i++ {
+		e := float32(math.Exp(float64(x[i] - mx)))
+		x[i] = e
+		sum += float64(e)
+	}
+	scaleBy(x, float32(1/sum))
+}
+
+func squaredReLUMulAVX2Go(g, u []float32) {
+	v := len(g) &^ 7
+	if v > 0 {
+		squaredReLUMulAVX2(&g[0], &u[0], v)
+	}
+	squaredReLUMulGeneric(g[v:], u[v:len(g)])
 }
 
 func weightedSumAVX2Go(dst, w, src []float32, stride int) {

@@ -536,3 +536,82 @@ func TestWeightedSum(t *testing.T) {
 		}
 	})
 }
+
+// RMSNorm: the sum of squares is float64 at every level, so each output is
+// within a few float32 roundings of the exact x/rms·w.
+func TestRMSNorm(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	forEachVariant(t, func(t *testing.T) {
+		for _, n := range floatLens[1:] {
+			x, w := randF32(r, n), randF32(r, n)
+			dst := fill(n+1, float32(-9))
+			RMSNorm(dst[:n], x, w, 1e-5)
+			if dst[n] != -9 {
+				t.Fatalf("n=%d: wrote past the end", n)
+			}
+			var ss float64
+			for _, v := range x {
+				ss += float64(v) * float64(v)
+			}
+			inv := 1 / math.Sqrt(ss/float64(n)+1e-5)
+			for i := range x {
+				exact := float64(x[i]) * inv * float64(w[i])
+				if d := math.Abs(float64(dst[i]) - exact); d > 8*0x1p-24*math.Abs(exact) {
+					t.Fatalf("n=%d i=%d: %v, exact %v", n, i, dst[i], exact)
+				}
+			}
+		}
+	})
+}
+
+func TestSquaredReLUMul(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	forEachVariant(t, func(t *testing.T) {
+		for _, n := range floatLens {
+			g, u := randF32(r, n+1), randF32(r, n)
+			want := append([]float32(nil), g...)
+			squaredReLUMulGeneric(want[:n], u)
+			SquaredReLUMul(g[:n], u)
+			for i := range want {
+				if math.Float32bits(g[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n=%d i=%d: %v, generic %v", n, i, g[i], want[i])
+				}
+			}
+		}
+	})
+}
+
+// Softmax at every level against float64, including inputs far below the
+// maximum (whose exponentials underflow) and lengths off the vector width.
+func TestSoftmax(t *testing.T) {
+	r := rand.New(rand.NewPCG(47, 48))
+	forEachVariant(t, func(t *testing.T) {
+		for _, n := range floatLens[1:] {
+			x := randF32(r, n)
+			for i := range x {
+				x[i] *= 8
+				if i%13 == 5 {
+					x[i] = -200 + x[i]
+				}
+			}
+			want := make([]float64, n)
+			mx := math.Inf(-1)
+			for _, v := range x {
+				mx = math.Max(mx, float64(v))
+			}
+			var sum float64
+			for i, v := range x {
+				// The difference is a float32 in every implementation.
+				want[i] = math.Exp(float64(v - float32(mx)))
+				sum += want[i]
+			}
+			Softmax(x)
+			for i := range x {
+				w := want[i] / sum
+				if d := math.Abs(float64(x[i]) - w); d > 1e-6*w+1e-37 {
+					t.Fatalf("n=%d i=%d: %v, want %v", n, i, x[i], w)
+				}
+			}
+		}
+	})
+}

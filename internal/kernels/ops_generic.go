@@ -5,37 +5,79 @@ import "math"
 // RMSNorm writes x/sqrt(mean(x²)+eps)·w to dst. The sum of squares is kept
 // in float64, as ggml does, so long rows do not lose precision.
 func RMSNorm(dst, x, w []float32, eps float32) {
+	_ = dst[:len(x)]
+	_ = w[:len(x)]
+	rmsNorm(dst, x, w, eps)
+}
+
+func rmsNormGeneric(dst, x, w []float32, eps float32) {
+	scale := rmsScale(sumSquaresGeneric(x), len(x), eps)
+	scaleMulGeneric(dst, x, w, scale)
+}
+
+func sumSquaresGeneric(x []float32) float64 {
 	var ss float64
 	for _, v := range x {
 		ss += float64(v * v)
 	}
-	mean := float32(ss / float64(len(x)))
-	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+	return ss
+}
+
+func rmsScale(ss float64, n int, eps float32) float32 {
+	mean := float32(ss / float64(n))
+	return 1 / float32(math.Sqrt(float64(mean+eps)))
+}
+
+func scaleMulGeneric(dst, x, w []float32, scale float32) {
 	for i, v := range x {
 		dst[i] = v * scale * w[i]
 	}
 }
 
+// SquaredReLUMul sets g[i] = max(g[i], 0)²·u[i], the gated squared-ReLU
+// activation of BitNet's feed-forward block.
+func SquaredReLUMul(g, u []float32) {
+	_ = u[:len(g)]
+	squaredReLUMul(g, u)
+}
+
+func squaredReLUMulGeneric(g, u []float32) {
+	for i, v := range g {
+		v = max(v, 0)
+		g[i] = v * v * u[i]
+	}
+}
+
 // Softmax replaces x by softmax(x) in place.
-func Softmax(x []float32) {
+func Softmax(x []float32) { softmax(x) }
+
+func softmaxGeneric(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	mx := x[0]
-	for _, v := range x[1:] {
-		if v > mx {
-			mx = v
-		}
-	}
+	mx := maxOf(x)
 	var sum float64
 	for i, v := range x {
 		e := float32(math.Exp(float64(v - mx)))
 		x[i] = e
 		sum += float64(e)
 	}
-	inv := float32(1 / sum)
+	scaleBy(x, float32(1/sum))
+}
+
+func maxOf(x []float32) float32 {
+	mx := x[0]
+	for _, v := range x[1:] {
+		if v > mx {
+			mx = v
+		}
+	}
+	return mx
+}
+
+func scaleBy(x []float32, s float32) {
 	for i := range x {
-		x[i] *= inv
+		x[i] *= s
 	}
 }
 

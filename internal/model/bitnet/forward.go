@@ -271,11 +271,10 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 	relu2 := c.Act == "relu2"
 	m.perToken(T, func(t int) {
 		g, u := s.g[t*I:(t+1)*I], s.u[t*I:(t+1)*I]
-		for i, v := range g {
-			if relu2 {
-				v = max(v, 0)
-				g[i] = v * v * u[i]
-			} else {
+		if relu2 {
+			kernels.SquaredReLUMul(g, u)
+		} else {
+			for i, v := range g {
 				g[i] = v / (1 + float32(math.Exp(float64(-v)))) * u[i]
 			}
 		}
