@@ -56,6 +56,7 @@ var (
 	gemvQ8_0       = gemvQ8_0Generic
 	gemvQ6KQ8K     = gemvQ6KQ8KGeneric
 	sumU64         = sumU64Generic
+	sumU64PF       = sumU64Generic
 	level          = Generic
 	detectedLevel  = Generic
 )
@@ -69,12 +70,12 @@ var disableDotProd bool
 func init() {
 	detectedLevel = detect()
 	SetLevel(detectedLevel)
-	sumU64Best = sumU64
+	sumU64Best, sumU64PFBest = sumU64, sumU64PF
 }
 
 // sumU64Best is the fastest streaming sum whatever the level in use: the
 // bandwidth test measures the machine, not the kernels under test.
-var sumU64Best func([]uint64) uint64
+var sumU64Best, sumU64PFBest func([]uint64) uint64
 
 // Detected returns the best level this CPU supports.
 func Detected() Level { return detectedLevel }
@@ -102,7 +103,7 @@ func SetLevel(l Level) Level {
 	weightedSum, rmsNorm, squaredReLUMul = weightedSumGeneric, rmsNormGeneric, squaredReLUMulGeneric
 	softmax = softmaxGeneric
 	gemvF16, gemvQ8_0, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Generic, gemvQ6KQ8KGeneric
-	sumU64 = sumU64Generic
+	sumU64, sumU64PF = sumU64Generic, sumU64Generic
 	level = Generic
 	for _, c := range []Level{AVX2, AVX512, NEON} {
 		if c <= l && supported(c) {

@@ -56,6 +56,7 @@ func installAVX2() {
 	gemvQ8_0 = gemvQ8_0AVX2Go
 	gemvQ6KQ8K = gemvQ6KQ8KAVX2Go
 	sumU64 = sumU64AVX2Go
+	sumU64PF = sumU64PFAVX2Go
 	dotBF16 = dotBF16AVX2Go
 	dotF32 = dotF32AVX2Go
 	weightedSum = weightedSumAVX2Go

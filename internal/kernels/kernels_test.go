@@ -501,6 +501,9 @@ func TestSumU64(t *testing.T) {
 			if got := sumU64(b); got != want {
 				t.Errorf("%s n=%d: %d, want %d", l, n, got, want)
 			}
+			if got := sumU64PF(b); got != want {
+				t.Errorf("%s prefetching n=%d: %d, want %d", l, n, got, want)
+			}
 		}
 	}
 	SetLevel(Detected())

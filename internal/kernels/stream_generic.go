@@ -5,6 +5,12 @@ package kernels
 // memory, not by its add chain), whatever level SetLevel chose.
 func SumU64(b []uint64) uint64 { return sumU64Best(b) }
 
+// SumU64Prefetch is SumU64 with software prefetch ahead of the loads. Some
+// CPUs stream faster with it (a Xeon's single thread: its matrix kernels,
+// which prefetch, read faster than the plain sum) and some without (Zen 3),
+// so a bandwidth test should run both and keep the faster.
+func SumU64Prefetch(b []uint64) uint64 { return sumU64PFBest(b) }
+
 func sumU64Generic(b []uint64) uint64 {
 	var s0, s1, s2, s3, s4, s5, s6, s7 uint64
 	i := 0
