@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // The quantised lm_heads, AVX2 + FMA + F16C, one row at a time, all in
 // assembly, so a row's result never depends on its neighbours. Q8_0 rows
@@ -205,12 +206,7 @@ k6_block:
 	VPMADDWD   (R11), Y1, Y1
 	VPSLLD     $5, Y1, Y1
 	VPSUBD     Y1, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPADDD     X1, X0, X0
-	VPSHUFD    $0x4e, X0, X1
-	VPADDD     X1, X0, X0
-	VPSHUFD    $0xb1, X0, X1
-	VPADDD     X1, X0, X0
+	HSUM_I32
 	VCVTDQ2PS  X0, X0
 	VPBROADCASTW 208(R10), X1
 	VCVTPH2PS  X1, X1

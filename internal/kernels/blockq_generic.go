@@ -6,7 +6,7 @@ import "math"
 // f16 scale d and 32 int8 values q, weight d·q. A Q6_K super-block of 256
 // weights is ql[128] (low four bits), qh[64] (high two bits), 16 int8 group
 // scales and an f16 d; weight j of 16-value group g is d·scale[g]·(q_j-32),
-// with q_j's bits where dequantQ6K reads them.
+// with q_j's bits where q6KDotQ8K reads them.
 const (
 	Q8_0BlockWeights = 32
 	Q8_0BlockBytes   = 34
@@ -130,27 +130,6 @@ func gemvQ8_0Generic(dst []float32, data []byte, rowBytes int, x []float32) {
 			}
 		}
 		dst[r] = acc
-	}
-}
-
-// dequantQ6K writes the 256 weights of one Q6_K super-block like ggml's
-// dequantize_row_q6_K: (d·scale)·(q-32), rounded to float32.
-func dequantQ6K(blk []byte, y *[Q6KBlockWeights]float32) {
-	d := F16ToF32(uint16(blk[208]) | uint16(blk[209])<<8)
-	for h := 0; h < 2; h++ {
-		ql, qh, sc := blk[64*h:64*h+64], blk[128+32*h:160+32*h], blk[192+8*h:200+8*h]
-		o := 128 * h
-		for l := 0; l < 32; l++ {
-			is := l / 16
-			q1 := int8(ql[l]&0xf|(qh[l]&3)<<4) - 32
-			q2 := int8(ql[l+32]&0xf|(qh[l]>>2&3)<<4) - 32
-			q3 := int8(ql[l]>>4|(qh[l]>>4&3)<<4) - 32
-			q4 := int8(ql[l+32]>>4|(qh[l]>>6&3)<<4) - 32
-			y[o+l] = d * float32(int8(sc[is])) * float32(q1)
-			y[o+l+32] = d * float32(int8(sc[is+2])) * float32(q2)
-			y[o+l+64] = d * float32(int8(sc[is+4])) * float32(q3)
-			y[o+l+96] = d * float32(int8(sc[is+6])) * float32(q4)
-		}
 	}
 }
 

@@ -61,7 +61,7 @@ func blockQExact(q6 bool, row []byte, x []float32) (exact, abs float64) {
 }
 
 // q6KScaledCode returns scale·(q-32) of weight j of a Q6_K super-block,
-// read bit by bit from the layout (independently of dequantQ6K's loop).
+// read bit by bit from the layout (independently of q6KDotQ8K's loop).
 func q6KScaledCode(blk []byte, j int) float64 {
 	h, l := j/128, j%128 // half, then 32-value quarter and position
 	qd, p := l/32, l%32

@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Ternary × int8 kernels on the I2_S layout (see doc.go), AVX2.
 //
@@ -86,12 +87,7 @@ dot_block:
 
 dot_done:
 	VPADDD       Y1, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPADDD       X1, X0, X0
-	VPSHUFD      $0x4e, X0, X1
-	VPADDD       X1, X0, X0
-	VPSHUFD      $0xb1, X0, X1
-	VPADDD       X1, X0, X0
+	HSUM_I32
 	VMOVD        X0, AX
 	MOVL         AX, ret+24(FP)
 	VZEROUPPER
@@ -471,6 +467,66 @@ tile_ret:
 	VPADDD   off(SP), acc, acc;         \
 	VMOVDQU  acc, off(SP)
 
+// Eight int32 sums on the stack (0..224(SP)) fed by eight int16
+// accumulators Y0-Y7: zero the sums; start a chunk of at most I2S_CHUNK
+// blocks (blocks left in BX, this chunk's count to DX) with zeroed
+// accumulators; widen the accumulators into the sums.
+#define T8_ZERO_SUMS \
+	VPXOR   Y0, Y0, Y0;   \
+	VMOVDQU Y0, 0(SP);    \
+	VMOVDQU Y0, 32(SP);   \
+	VMOVDQU Y0, 64(SP);   \
+	VMOVDQU Y0, 96(SP);   \
+	VMOVDQU Y0, 128(SP);  \
+	VMOVDQU Y0, 160(SP);  \
+	VMOVDQU Y0, 192(SP);  \
+	VMOVDQU Y0, 224(SP)
+
+#define T8_CHUNK \
+	MOVQ    I2S_CHUNK, DX; \
+	CMPQ    BX, DX;        \
+	CMOVQLT BX, DX;        \
+	SUBQ    DX, BX;        \
+	VPXOR   Y0, Y0, Y0;    \
+	VPXOR   Y1, Y1, Y1;    \
+	VPXOR   Y2, Y2, Y2;    \
+	VPXOR   Y3, Y3, Y3;    \
+	VPXOR   Y4, Y4, Y4;    \
+	VPXOR   Y5, Y5, Y5;    \
+	VPXOR   Y6, Y6, Y6;    \
+	VPXOR   Y7, Y7, Y7
+
+#define T8_WIDEN8 \
+	T8_WIDEN(Y0, 0);   \
+	T8_WIDEN(Y1, 32);  \
+	T8_WIDEN(Y2, 64);  \
+	T8_WIDEN(Y3, 96);  \
+	T8_WIDEN(Y4, 128); \
+	T8_WIDEN(Y5, 160); \
+	T8_WIDEN(Y6, 192); \
+	T8_WIDEN(Y7, 224)
+
+// The eight int32 vectors at 0..224(SP) to their eight sums in Y8, vector
+// v in lane v: pairwise adds within each 128-bit half, then the halves.
+#define T8_SUM8 \
+	VMOVDQU    0(SP), Y0;       \
+	VMOVDQU    32(SP), Y1;      \
+	VMOVDQU    64(SP), Y2;      \
+	VMOVDQU    96(SP), Y3;      \
+	VMOVDQU    128(SP), Y4;     \
+	VMOVDQU    160(SP), Y5;     \
+	VMOVDQU    192(SP), Y6;     \
+	VMOVDQU    224(SP), Y7;     \
+	VPHADDD    Y1, Y0, Y0;      \
+	VPHADDD    Y3, Y2, Y2;      \
+	VPHADDD    Y2, Y0, Y0;      \
+	VPHADDD    Y5, Y4, Y4;      \
+	VPHADDD    Y7, Y6, Y6;      \
+	VPHADDD    Y6, Y4, Y4;      \
+	VPERM2I128 $0x20, Y4, Y0, Y8; \
+	VPERM2I128 $0x31, Y4, Y0, Y9; \
+	VPADDD     Y9, Y8, Y8
+
 // func gemmI2S1x8AVX2(dst *float32, ldd int, w *byte, stride, rows int, x *int8, ldx, nb int, sums *int32, scales *float32, wscale float32)
 //
 // Prefill path: one weight row against eight activation rows. Each block
@@ -496,29 +552,10 @@ t8_row:
 	LEAQ    (R10)(R9*2), R11
 	ADDQ    R9, R11
 	MOVQ    nb+56(FP), BX
-	VPXOR   Y0, Y0, Y0
-	VMOVDQU Y0, 0(SP)
-	VMOVDQU Y0, 32(SP)
-	VMOVDQU Y0, 64(SP)
-	VMOVDQU Y0, 96(SP)
-	VMOVDQU Y0, 128(SP)
-	VMOVDQU Y0, 160(SP)
-	VMOVDQU Y0, 192(SP)
-	VMOVDQU Y0, 224(SP)
+	T8_ZERO_SUMS
 
 t8_chunk:
-	MOVQ    I2S_CHUNK, DX
-	CMPQ    BX, DX
-	CMOVQLT BX, DX
-	SUBQ    DX, BX
-	VPXOR   Y0, Y0, Y0
-	VPXOR   Y1, Y1, Y1
-	VPXOR   Y2, Y2, Y2
-	VPXOR   Y3, Y3, Y3
-	VPXOR   Y4, Y4, Y4
-	VPXOR   Y5, Y5, Y5
-	VPXOR   Y6, Y6, Y6
-	VPXOR   Y7, Y7, Y7
+	T8_CHUNK
 	PCALIGN $32
 
 t8_block:
@@ -534,36 +571,12 @@ t8_block:
 	DECQ    DX
 	JNZ     t8_block
 
-	T8_WIDEN(Y0, 0)
-	T8_WIDEN(Y1, 32)
-	T8_WIDEN(Y2, 64)
-	T8_WIDEN(Y3, 96)
-	T8_WIDEN(Y4, 128)
-	T8_WIDEN(Y5, 160)
-	T8_WIDEN(Y6, 192)
-	T8_WIDEN(Y7, 224)
+	T8_WIDEN8
 	TESTQ   BX, BX
 	JNZ     t8_chunk
 
-	// Σ of activation a in lane a of Y8: pairwise adds within each
-	// 128-bit half, then the halves.
-	VMOVDQU    0(SP), Y0
-	VMOVDQU    32(SP), Y1
-	VMOVDQU    64(SP), Y2
-	VMOVDQU    96(SP), Y3
-	VMOVDQU    128(SP), Y4
-	VMOVDQU    160(SP), Y5
-	VMOVDQU    192(SP), Y6
-	VMOVDQU    224(SP), Y7
-	VPHADDD    Y1, Y0, Y0
-	VPHADDD    Y3, Y2, Y2
-	VPHADDD    Y2, Y0, Y0
-	VPHADDD    Y5, Y4, Y4
-	VPHADDD    Y7, Y6, Y6
-	VPHADDD    Y6, Y4, Y4
-	VPERM2I128 $0x20, Y4, Y0, Y8
-	VPERM2I128 $0x31, Y4, Y0, Y9
-	VPADDD     Y9, Y8, Y8
+	// Σ of activation a in lane a of Y8.
+	T8_SUM8
 
 	// Same single-precision operations, in the same order, as the generic
 	// (float32(acc) - float32(sums[i])) / scales[i] * wscale.
@@ -655,29 +668,10 @@ t24_pair:
 	MOVQ    x+40(FP), R12
 	LEAQ    (R12)(R9*2), R10
 	MOVQ    nb+56(FP), BX
-	VPXOR   Y0, Y0, Y0
-	VMOVDQU Y0, 0(SP)
-	VMOVDQU Y0, 32(SP)
-	VMOVDQU Y0, 64(SP)
-	VMOVDQU Y0, 96(SP)
-	VMOVDQU Y0, 128(SP)
-	VMOVDQU Y0, 160(SP)
-	VMOVDQU Y0, 192(SP)
-	VMOVDQU Y0, 224(SP)
+	T8_ZERO_SUMS
 
 t24_chunk:
-	MOVQ    I2S_CHUNK, DX
-	CMPQ    BX, DX
-	CMOVQLT BX, DX
-	SUBQ    DX, BX
-	VPXOR   Y0, Y0, Y0
-	VPXOR   Y1, Y1, Y1
-	VPXOR   Y2, Y2, Y2
-	VPXOR   Y3, Y3, Y3
-	VPXOR   Y4, Y4, Y4
-	VPXOR   Y5, Y5, Y5
-	VPXOR   Y6, Y6, Y6
-	VPXOR   Y7, Y7, Y7
+	T8_CHUNK
 	PCALIGN $32
 
 t24_block:
@@ -696,35 +690,12 @@ t24_block:
 	DECQ    DX
 	JNZ     t24_block
 
-	T8_WIDEN(Y0, 0)
-	T8_WIDEN(Y1, 32)
-	T8_WIDEN(Y2, 64)
-	T8_WIDEN(Y3, 96)
-	T8_WIDEN(Y4, 128)
-	T8_WIDEN(Y5, 160)
-	T8_WIDEN(Y6, 192)
-	T8_WIDEN(Y7, 224)
+	T8_WIDEN8
 	TESTQ   BX, BX
 	JNZ     t24_chunk
 
 	// [r0a0 r0a1 r0a2 r0a3 r1a0 r1a1 r1a2 r1a3] in Y8.
-	VMOVDQU    0(SP), Y0
-	VMOVDQU    32(SP), Y1
-	VMOVDQU    64(SP), Y2
-	VMOVDQU    96(SP), Y3
-	VMOVDQU    128(SP), Y4
-	VMOVDQU    160(SP), Y5
-	VMOVDQU    192(SP), Y6
-	VMOVDQU    224(SP), Y7
-	VPHADDD    Y1, Y0, Y0
-	VPHADDD    Y3, Y2, Y2
-	VPHADDD    Y2, Y0, Y0
-	VPHADDD    Y5, Y4, Y4
-	VPHADDD    Y7, Y6, Y6
-	VPHADDD    Y6, Y4, Y4
-	VPERM2I128 $0x20, Y4, Y0, Y8
-	VPERM2I128 $0x31, Y4, Y0, Y9
-	VPADDD     Y9, Y8, Y8
+	T8_SUM8
 
 	// The epilogue of gemmI2S1x8AVX2, with sums and scales of the four
 	// activations in both halves.

@@ -86,17 +86,11 @@ const gemm8MaxActBytes = 24 << 10
 const gemm8MaxRows = 128
 
 func gemmI2SAVX2Go(dst []float32, ldd int, w []byte, stride, rows int, x []int8, ldx, n int, sums []int32, scales []float32, wscale float32) {
-	nb := stride / BlockBytes
-	if rows <= 0 || n <= 0 || nb == 0 {
-		gemmI2SGeneric(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale)
+	nb, ok := gemmI2SChecked(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale)
+	if !ok {
 		return
 	}
 	kp := stride * 4
-	_ = w[rows*stride-1]
-	_ = x[(n-1)*ldx+kp-1]
-	_ = dst[(n-1)*ldd+rows-1]
-	_ = sums[n-1]
-	_ = scales[n-1]
 
 	if n >= 8 && 8*kp <= gemm8MaxActBytes {
 		// Eight activation rows at a time against a row block that stays

@@ -57,17 +57,10 @@ const gemmBlockBytes = 64 << 10
 // gemmI2SNEONGo is the shared driver; tile is nil without SDOT, and then
 // every output comes from dot.
 func gemmI2SNEONGo(dst []float32, ldd int, w []byte, stride, rows int, x []int8, ldx, n int, sums []int32, scales []float32, wscale float32, dot func(*byte, *int8, int) int32, tiled bool) {
-	nb := stride / BlockBytes
-	if rows <= 0 || n <= 0 || nb == 0 {
-		gemmI2SGeneric(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale)
+	nb, ok := gemmI2SChecked(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale)
+	if !ok {
 		return
 	}
-	kp := stride * 4
-	_ = w[rows*stride-1]
-	_ = x[(n-1)*ldx+kp-1]
-	_ = dst[(n-1)*ldd+rows-1]
-	_ = sums[n-1]
-	_ = scales[n-1]
 
 	out := func(i, r int, acc int32) {
 		dst[i*ldd+r] = (float32(acc) - float32(sums[i])) / scales[i] * wscale

@@ -18,17 +18,10 @@ const vnniRows = 256
 // bit-identical to every other level. Rows beyond a multiple of four and
 // activation rows beyond a multiple of four (prefill) use the AVX2 kernels.
 func gemmI2SVNNIGo(dst []float32, ldd int, w []byte, stride, rows int, x []int8, ldx, n int, sums []int32, scales []float32, wscale float32) {
-	nb := stride / BlockBytes
-	if rows <= 0 || n <= 0 || nb == 0 {
-		gemmI2SGeneric(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale)
+	nb, ok := gemmI2SChecked(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale)
+	if !ok {
 		return
 	}
-	kp := stride * 4
-	_ = w[rows*stride-1]
-	_ = x[(n-1)*ldx+kp-1]
-	_ = dst[(n-1)*ldd+rows-1]
-	_ = sums[n-1]
-	_ = scales[n-1]
 
 	rows4 := rows &^ 3
 	var acc [4 * vnniRows]int32
