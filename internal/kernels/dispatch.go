@@ -52,6 +52,7 @@ var (
 	rmsNorm        = rmsNormGeneric
 	squaredReLUMul = squaredReLUMulGeneric
 	softmax        = softmaxGeneric
+	ropeNeoX       = ropeNeoXGeneric
 	gemvF16        = gemvF16Generic
 	gemvQ8_0       = gemvQ8_0Generic
 	gemvQ6KQ8K     = gemvQ6KQ8KGeneric
@@ -101,7 +102,7 @@ func SetLevel(l Level) Level {
 	quantizeRow, f16RowToF32 = quantizeRowGeneric, f16RowToF32Generic
 	dotF16, dotBF16, dotF32 = dotF16Generic, dotBF16Generic, dotF32Generic
 	weightedSum, rmsNorm, squaredReLUMul = weightedSumGeneric, rmsNormGeneric, squaredReLUMulGeneric
-	softmax = softmaxGeneric
+	softmax, ropeNeoX = softmaxGeneric, ropeNeoXGeneric
 	gemvF16, gemvQ8_0, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Generic, gemvQ6KQ8KGeneric
 	sumU64, sumU64PF = sumU64Generic, sumU64Generic
 	level = Generic

@@ -63,6 +63,7 @@ func installAVX2() {
 	rmsNorm = rmsNormAVX2Go
 	squaredReLUMul = squaredReLUMulAVX2Go
 	softmax = softmaxAVX2Go
+	ropeNeoX = ropeNeoXAVX2Go
 }
 
 func dotProdAvailable() bool { return false }

@@ -31,6 +31,7 @@ func install(l Level) {
 	gemvF16 = gemvF16NEONGo
 	dotBF16 = dotBF16NEONGo
 	dotF32 = dotF32NEONGo
+	weightedSum = weightedSumNEONGo
 	// No block-quantised kernels yet: Q8_0 dequantises 256 weights at a
 	// time and uses the vector dot product; Q6_K stays generic.
 	gemvQ8_0 = gemvQ8_0ViaDot

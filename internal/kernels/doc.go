@@ -30,7 +30,7 @@
 // come out quiet.
 //
 // The float dot products (DotF16, DotBF16, DotF32, GemvF16, GemvQ8_0,
-// WeightedSum) sum in a different order per level (several vector chains,
+// WeightedSum, and the sum of squares of RMSNorm) sum in a different order per level (several vector chains,
 // fused multiply-adds). Each result lies within (n+1)·2⁻²⁴·Σ|aᵢbᵢ| of the
 // exact sum, the textbook bound of the sequential loop, so two levels differ
 // by at most twice that; the tests check this bound. GemvQ8_0 multiplies
@@ -68,10 +68,12 @@
 // decode and a 4-row × 4-activation tile for prefill; they return exact
 // integer sums and the Go side applies the epilogue, and every other kernel
 // is the AVX2 one.
-// dotI2SFloat, QuantizeQ8K and the small ops (RMSNorm, Softmax, RopeNeoX,
-// Axpy) are generic at every level, as are GemvQ6KQ8K and WeightedSum on
-// arm64; there GemvQ8_0 dequantises 256 weights at a time and uses the NEON
-// DotF32.
+// The small per-token ops have AVX2 versions: RMSNorm (float64 sum of
+// squares), Softmax (a float32 exp polynomial), RopeNeoX and SquaredReLUMul
+// (bit-identical). dotI2SFloat, QuantizeQ8K and Axpy are generic at every
+// level. On arm64 WeightedSum has a NEON kernel; GemvQ6KQ8K and the other
+// small ops are generic, and GemvQ8_0 dequantises 256 weights at a time and
+// uses the NEON DotF32.
 //
 // Tests run every kernel at every level in Available(); `go test
 // -kernels.level=avx2` restricts them (and the benchmarks) to one level.

@@ -647,3 +647,39 @@ ex_done:
 	VMOVSD       X4, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func ropeNeoXAVX2(x, cos, sin *float32, h, n int)
+// Rotates pairs (x[i], x[i+h]) for i < n (a multiple of 8) with the
+// generic code's operations: each product rounded, then subtracted or
+// added.
+TEXT ·ropeNeoXAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), DI
+	MOVQ cos+8(FP), SI
+	MOVQ sin+16(FP), DX
+	MOVQ h+24(FP), BX
+	MOVQ n+32(FP), CX
+	SHRQ $3, CX
+	JZ   rope_done
+
+rope_loop:
+	VMOVUPS (DI), Y0
+	VMOVUPS (DI)(BX*4), Y1
+	VMOVUPS (SI), Y2
+	VMOVUPS (DX), Y3
+	VMULPS  Y2, Y0, Y4
+	VMULPS  Y3, Y1, Y5
+	VSUBPS  Y5, Y4, Y4
+	VMULPS  Y3, Y0, Y6
+	VMULPS  Y2, Y1, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y6, (DI)(BX*4)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	DECQ    CX
+	JNZ     rope_loop
+
+rope_done:
+	VZEROUPPER
+	RET

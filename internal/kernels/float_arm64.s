@@ -246,3 +246,82 @@ df32_done:
 	FADDP_SCALAR(0, 16)
 	FMOVS F0, ret+24(FP)
 	RET
+
+// func weightedSumNEON(dst *float32, w *float32, n int, src *float32, stride, cols int)
+// dst[i] = Σ_j w[j]·src[j*stride+i] for i < cols (a multiple of 4): 32
+// columns at a time in eight accumulators (each weight broadcast once per
+// 32), then 4. Each column sums j in order with fused multiply-adds.
+TEXT ·weightedSumNEON(SB), NOSPLIT, $0-48
+	MOVD dst+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD n+16(FP), R2
+	MOVD src+24(FP), R3
+	MOVD stride+32(FP), R4
+	LSL  $2, R4, R4
+	MOVD cols+40(FP), R5
+
+ws_wide:
+	CMP  $32, R5
+	BLT  ws_narrow
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	MOVD R3, R6
+	MOVD R1, R7
+	MOVD R2, R8
+	CBZ  R8, ws_wide_store
+
+ws_wide_loop:
+	VLD1R.P 4(R7), [V16.S4]
+	ADD     $64, R6, R9
+	VLD1    (R6), [V20.S4, V21.S4, V22.S4, V23.S4]
+	VLD1    (R9), [V24.S4, V25.S4, V26.S4, V27.S4]
+	FMLA_S(0, 20, 16)
+	FMLA_S(1, 21, 16)
+	FMLA_S(2, 22, 16)
+	FMLA_S(3, 23, 16)
+	FMLA_S(4, 24, 16)
+	FMLA_S(5, 25, 16)
+	FMLA_S(6, 26, 16)
+	FMLA_S(7, 27, 16)
+	ADD     R4, R6, R6
+	SUBS    $1, R8, R8
+	BNE     ws_wide_loop
+
+ws_wide_store:
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R0)
+	VST1.P [V4.S4, V5.S4, V6.S4, V7.S4], 64(R0)
+	ADD    $128, R3, R3
+	SUB    $32, R5, R5
+	B      ws_wide
+
+ws_narrow:
+	CMP  $4, R5
+	BLT  ws_ret
+	VEOR V0.B16, V0.B16, V0.B16
+	MOVD R3, R6
+	MOVD R1, R7
+	MOVD R2, R8
+	CBZ  R8, ws_narrow_store
+
+ws_narrow_loop:
+	VLD1R.P 4(R7), [V16.S4]
+	VLD1    (R6), [V20.S4]
+	FMLA_S(0, 20, 16)
+	ADD     R4, R6, R6
+	SUBS    $1, R8, R8
+	BNE     ws_narrow_loop
+
+ws_narrow_store:
+	VST1.P [V0.S4], 16(R0)
+	ADD    $16, R3, R3
+	SUB    $4, R5, R5
+	B      ws_narrow
+
+ws_ret:
+	RET

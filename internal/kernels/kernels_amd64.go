@@ -52,6 +52,9 @@ func sumSquaresAVX2(x *float32, n int) float64
 func scaleMulAVX2(dst, x, w *float32, n int, scale float32)
 
 //go:noescape
+func ropeNeoXAVX2(x, cos, sin *float32, h, n int)
+
+//go:noescape
 func expSumAVX2(x *float32, n int, mx float32) float64
 
 //go:noescape
@@ -263,6 +266,19 @@ func rmsNormAVX2Go(dst, x, w []float32, eps float32) {
 		scaleMulAVX2(&dst[0], &x[0], &w[0], v, scale)
 	}
 	scaleMulGeneric(dst[v:n], x[v:], w[v:n], scale)
+}
+
+func ropeNeoXAVX2Go(x, cos, sin []float32) {
+	h := len(x) / 2
+	v := h &^ 7
+	if v > 0 {
+		ropeNeoXAVX2(&x[0], &cos[0], &sin[0], h, v)
+	}
+	for i := v; i < h; i++ {
+		x0, x1 := x[i], x[i+h]
+		x[i] = float32(x0*cos[i]) - float32(x1*sin[i])
+		x[i+h] = float32(x0*sin[i]) + float32(x1*cos[i])
+	}
 }
 
 // softmaxAVX2Go computes the exponentials with a float32 polynomial (about

@@ -171,6 +171,23 @@ func dotBF16NEONGo(row []uint16, x []float32) float32 {
 	return acc
 }
 
+//go:noescape
+func weightedSumNEON(dst *float32, w *float32, n int, src *float32, stride, cols int)
+
+func weightedSumNEONGo(dst, w, src []float32, stride int) {
+	cols := len(dst) &^ 3
+	if cols > 0 {
+		if len(w) == 0 {
+			clear(dst)
+			return
+		}
+		weightedSumNEON(&dst[0], &w[0], len(w), &src[0], stride, cols)
+	}
+	if cols < len(dst) {
+		weightedSumGeneric(dst[cols:], w, src[cols:], stride)
+	}
+}
+
 func dotF32NEONGo(a, b []float32) float32 {
 	n := len(a)
 	_ = b[:n]

@@ -618,3 +618,22 @@ func TestSoftmax(t *testing.T) {
 		}
 	})
 }
+
+// RopeNeoX is bit-identical at every level (each product is rounded).
+func TestRopeNeoX(t *testing.T) {
+	r := rand.New(rand.NewPCG(49, 50))
+	forEachVariant(t, func(t *testing.T) {
+		for _, d := range []int{2, 8, 14, 16, 64, 128, 130} {
+			x := randF32(r, d+1)
+			cos, sin := randF32(r, d/2), randF32(r, d/2)
+			want := append([]float32(nil), x...)
+			ropeNeoXGeneric(want[:d], cos, sin)
+			RopeNeoX(x[:d], cos, sin)
+			for i := range want {
+				if math.Float32bits(x[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("d=%d i=%d: %v, generic %v", d, i, x[i], want[i])
+				}
+			}
+		}
+	})
+}

@@ -85,10 +85,19 @@ func scaleBy(x []float32, s float32) {
 // pairing: element i pairs with i+d/2. cos and sin hold d/2 values.
 func RopeNeoX(x, cos, sin []float32) {
 	h := len(x) / 2
+	_ = cos[:h]
+	_ = sin[:h]
+	ropeNeoX(x, cos, sin)
+}
+
+// ropeNeoXGeneric rounds each product (the conversions forbid fusing them
+// into a multiply-add), so every level computes the same bits.
+func ropeNeoXGeneric(x, cos, sin []float32) {
+	h := len(x) / 2
 	for i := 0; i < h; i++ {
 		x0, x1 := x[i], x[i+h]
-		x[i] = x0*cos[i] - x1*sin[i]
-		x[i+h] = x0*sin[i] + x1*cos[i]
+		x[i] = float32(x0*cos[i]) - float32(x1*sin[i])
+		x[i+h] = float32(x0*sin[i]) + float32(x1*cos[i])
 	}
 }
 
