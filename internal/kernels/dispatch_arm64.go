@@ -32,6 +32,9 @@ func install(l Level) {
 	dotBF16 = dotBF16NEONGo
 	dotF32 = dotF32NEONGo
 	weightedSum = weightedSumNEONGo
+	rmsNorm = rmsNormNEONGo
+	squaredReLUMul = squaredReLUMulNEONGo
+	ropeNeoX = ropeNeoXNEONGo
 	// No block-quantised kernels yet: Q8_0 dequantises 256 weights at a
 	// time and uses the vector dot product; Q6_K stays generic.
 	gemvQ8_0 = gemvQ8_0ViaDot

@@ -325,3 +325,116 @@ ws_narrow_store:
 
 ws_ret:
 	RET
+
+// FSUB Vd.4S; FCVTL/FCVTL2 Vd.2D, Vn.2S/4S; FADD Vd.2D; scalar FADDP Dd, Vn.2D
+#define FSUB_S(d, n, m) WORD $(0x4EA0D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FCVTL_D(d, n) WORD $(0x0E617800 | ((n)<<5) | (d))
+#define FCVTL2_D(d, n) WORD $(0x4E617800 | ((n)<<5) | (d))
+#define FADD_D(d, n, m) WORD $(0x4E60D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FADDP_DSCALAR(d, n) WORD $(0x7E70D800 | ((n)<<5) | (d))
+
+// func sumSquaresNEON(x *float32, n int) float64
+// n is a multiple of 4. Squares rounded to float32 (like the generic
+// float64(v*v)), summed in float64 in two chains.
+TEXT ·sumSquaresNEON(SB), NOSPLIT, $0-24
+	MOVD x+0(FP), R0
+	MOVD n+8(FP), R1
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	LSR  $2, R1, R1
+	CBZ  R1, ssq_done
+
+ssq_loop:
+	VLD1.P 16(R0), [V0.S4]
+	FMUL_S(0, 0, 0)
+	FCVTL_D(1, 0)
+	FCVTL2_D(2, 0)
+	FADD_D(16, 16, 1)
+	FADD_D(17, 17, 2)
+	SUBS   $1, R1, R1
+	BNE    ssq_loop
+
+ssq_done:
+	FADD_D(16, 16, 17)
+	FADDP_DSCALAR(0, 16)
+	FMOVD F0, ret+16(FP)
+	RET
+
+// func scaleMulNEON(dst, x, w *float32, n int, scale float32)
+// dst[i] = (x[i]·scale)·w[i], n a multiple of 4.
+TEXT ·scaleMulNEON(SB), NOSPLIT, $0-36
+	MOVD  dst+0(FP), R0
+	MOVD  x+8(FP), R1
+	MOVD  w+16(FP), R2
+	MOVD  n+24(FP), R3
+	MOVD  $scale+32(FP), R4
+	VLD1R (R4), [V31.S4]
+	LSR   $2, R3, R3
+	CBZ   R3, smul_done
+
+smul_loop:
+	VLD1.P 16(R1), [V0.S4]
+	VLD1.P 16(R2), [V1.S4]
+	FMUL_S(0, 0, 31)
+	FMUL_S(0, 0, 1)
+	VST1.P [V0.S4], 16(R0)
+	SUBS   $1, R3, R3
+	BNE    smul_loop
+
+smul_done:
+	RET
+
+// func squaredReLUMulNEON(gate, u *float32, n int)
+// gate[i] = (max(gate[i],0)·max(gate[i],0))·u[i], n a multiple of 4.
+TEXT ·squaredReLUMulNEON(SB), NOSPLIT, $0-24
+	MOVD gate+0(FP), R0
+	MOVD u+8(FP), R1
+	MOVD n+16(FP), R2
+	VEOR V30.B16, V30.B16, V30.B16
+	LSR  $2, R2, R2
+	CBZ  R2, srelu_done
+
+srelu_loop:
+	VLD1   (R0), [V0.S4]
+	VLD1.P 16(R1), [V1.S4]
+	FMAX_S(0, 0, 30)
+	FMUL_S(0, 0, 0)
+	FMUL_S(0, 0, 1)
+	VST1.P [V0.S4], 16(R0)
+	SUBS   $1, R2, R2
+	BNE    srelu_loop
+
+srelu_done:
+	RET
+
+// func ropeNeoXNEON(x, cos, sin *float32, h, n int)
+// Rotates pairs (x[i], x[i+h]) for i < n (a multiple of 4) with the generic
+// operations: each product rounded, then subtracted or added.
+TEXT ·ropeNeoXNEON(SB), NOSPLIT, $0-40
+	MOVD x+0(FP), R0
+	MOVD cos+8(FP), R1
+	MOVD sin+16(FP), R2
+	MOVD h+24(FP), R3
+	MOVD n+32(FP), R4
+	ADD  R3<<2, R0, R5
+	LSR  $2, R4, R4
+	CBZ  R4, rope_done
+
+rope_loop:
+	VLD1   (R0), [V0.S4]
+	VLD1   (R5), [V1.S4]
+	VLD1.P 16(R1), [V2.S4]
+	VLD1.P 16(R2), [V3.S4]
+	FMUL_S(4, 0, 2)
+	FMUL_S(5, 1, 3)
+	FSUB_S(4, 4, 5)
+	FMUL_S(6, 0, 3)
+	FMUL_S(7, 1, 2)
+	FADD_S(6, 6, 7)
+	VST1.P [V4.S4], 16(R0)
+	VST1.P [V6.S4], 16(R5)
+	SUBS   $1, R4, R4
+	BNE    rope_loop
+
+rope_done:
+	RET

@@ -188,6 +188,56 @@ func weightedSumNEONGo(dst, w, src []float32, stride int) {
 	}
 }
 
+//go:noescape
+func sumSquaresNEON(x *float32, n int) float64
+
+//go:noescape
+func scaleMulNEON(dst, x, w *float32, n int, scale float32)
+
+//go:noescape
+func squaredReLUMulNEON(gate, u *float32, n int)
+
+//go:noescape
+func ropeNeoXNEON(x, cos, sin *float32, h, n int)
+
+// rmsNormNEONGo sums the squares in float64 like the generic code, in
+// another order (the float rule of doc.go); the scaling is bit-identical.
+func rmsNormNEONGo(dst, x, w []float32, eps float32) {
+	n := len(x)
+	v := n &^ 3
+	var ss float64
+	if v > 0 {
+		ss = sumSquaresNEON(&x[0], v)
+	}
+	ss += sumSquaresGeneric(x[v:])
+	scale := rmsScale(ss, n, eps)
+	if v > 0 {
+		scaleMulNEON(&dst[0], &x[0], &w[0], v, scale)
+	}
+	scaleMulGeneric(dst[v:n], x[v:], w[v:n], scale)
+}
+
+func squaredReLUMulNEONGo(g, u []float32) {
+	v := len(g) &^ 3
+	if v > 0 {
+		squaredReLUMulNEON(&g[0], &u[0], v)
+	}
+	squaredReLUMulGeneric(g[v:], u[v:len(g)])
+}
+
+func ropeNeoXNEONGo(x, cos, sin []float32) {
+	h := len(x) / 2
+	v := h &^ 3
+	if v > 0 {
+		ropeNeoXNEON(&x[0], &cos[0], &sin[0], h, v)
+	}
+	for i := v; i < h; i++ {
+		x0, x1 := x[i], x[i+h]
+		x[i] = float32(x0*cos[i]) - float32(x1*sin[i])
+		x[i+h] = float32(x0*sin[i]) + float32(x1*cos[i])
+	}
+}
+
 func dotF32NEONGo(a, b []float32) float32 {
 	n := len(a)
 	_ = b[:n]
