@@ -35,6 +35,7 @@ func install(l Level) {
 	rmsNorm = rmsNormNEONGo
 	squaredReLUMul = squaredReLUMulNEONGo
 	ropeNeoX = ropeNeoXNEONGo
+	softmax = softmaxNEONGo
 	// No block-quantised kernels yet: Q8_0 dequantises 256 weights at a
 	// time and uses the vector dot product; Q6_K stays generic.
 	gemvQ8_0 = gemvQ8_0ViaDot

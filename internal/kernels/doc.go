@@ -71,9 +71,9 @@
 // The small per-token ops have AVX2 versions: RMSNorm (float64 sum of
 // squares), Softmax (a float32 exp polynomial), RopeNeoX and SquaredReLUMul
 // (bit-identical). dotI2SFloat, QuantizeQ8K and Axpy are generic at every
-// level. On arm64 WeightedSum, RMSNorm, RopeNeoX and SquaredReLUMul have
-// NEON kernels; Softmax and GemvQ6KQ8K are generic, and GemvQ8_0
-// dequantises 256 weights at a time and uses the NEON DotF32.
+// level. On arm64 WeightedSum, RMSNorm, RopeNeoX, SquaredReLUMul and Softmax
+// (the same exp polynomial) have NEON kernels; GemvQ6KQ8K is generic, and
+// GemvQ8_0 dequantises 256 weights at a time and uses the NEON DotF32.
 //
 // Tests run every kernel at every level in Available(); `go test
 // -kernels.level=avx2` restricts them (and the benchmarks) to one level.

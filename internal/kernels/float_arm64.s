@@ -438,3 +438,91 @@ rope_loop:
 
 rope_done:
 	RET
+
+// FRINTN Vd.4S, Vn.4S: round to nearest, ties to even
+#define FRINTN_S(d, n) WORD $(0x4E218800 | ((n)<<5) | (d))
+
+// Constants of expSumNEON, the Cephes expf scheme of expSumAVX2: log2 e,
+// ln 2 as C1 + C2, the polynomial P0..P5, 1, the lower clamp.
+DATA expNEON<>+0(SB)/4, $0x3fb8aa3b
+DATA expNEON<>+4(SB)/4, $0x3f318000
+DATA expNEON<>+8(SB)/4, $0xb95e8083
+DATA expNEON<>+12(SB)/4, $0x39506967
+DATA expNEON<>+16(SB)/4, $0x3ab743ce
+DATA expNEON<>+20(SB)/4, $0x3c088908
+DATA expNEON<>+24(SB)/4, $0x3d2aa9c1
+DATA expNEON<>+28(SB)/4, $0x3e2aaaaa
+DATA expNEON<>+32(SB)/4, $0x3f000000
+DATA expNEON<>+36(SB)/4, $0x3f800000
+DATA expNEON<>+40(SB)/4, $0xc2aeac4f
+DATA expNEON<>+44(SB)/4, $127
+GLOBL expNEON<>(SB), RODATA|NOPTR, $48
+
+// func expSumNEON(x *float32, n int, mx float32) float64
+// x[i] = exp(x[i]-mx) in place for n (a multiple of 4) values; returns the
+// float64 sum. Same algorithm and clamp as expSumAVX2.
+TEXT ·expSumNEON(SB), NOSPLIT, $0-32
+	MOVD    x+0(FP), R0
+	MOVD    n+8(FP), R1
+	MOVD    $mx+16(FP), R2
+	VLD1R   (R2), [V19.S4]
+	MOVD    $expNEON<>(SB), R3
+	VLD1R.P 4(R3), [V20.S4]
+	VLD1R.P 4(R3), [V21.S4]
+	VLD1R.P 4(R3), [V22.S4]
+	VLD1R.P 4(R3), [V23.S4]
+	VLD1R.P 4(R3), [V24.S4]
+	VLD1R.P 4(R3), [V25.S4]
+	VLD1R.P 4(R3), [V26.S4]
+	VLD1R.P 4(R3), [V27.S4]
+	VLD1R.P 4(R3), [V28.S4]
+	VLD1R.P 4(R3), [V29.S4]
+	VLD1R.P 4(R3), [V30.S4]
+	VLD1R   (R3), [V31.S4]
+	VEOR    V16.B16, V16.B16, V16.B16
+	VEOR    V17.B16, V17.B16, V17.B16
+	LSR     $2, R1, R1
+	CBZ     R1, exps_done
+
+exps_loop:
+	VLD1   (R0), [V0.S4]
+	FSUB_S(0, 0, 19)
+	FMAX_S(0, 0, 30)
+	FMUL_S(1, 0, 20)
+	FRINTN_S(1, 1)
+	FMUL_S(2, 1, 21)
+	FSUB_S(0, 0, 2)
+	FMUL_S(2, 1, 22)
+	FSUB_S(0, 0, 2)
+	// Horner: p = ((((P0·r + P1)·r + P2)·r + P3)·r + P4)·r + P5
+	FMUL_S(3, 23, 0)
+	FADD_S(3, 3, 24)
+	FMUL_S(3, 3, 0)
+	FADD_S(3, 3, 25)
+	FMUL_S(3, 3, 0)
+	FADD_S(3, 3, 26)
+	FMUL_S(3, 3, 0)
+	FADD_S(3, 3, 27)
+	FMUL_S(3, 3, 0)
+	FADD_S(3, 3, 28)
+	// e^r = p·r² + r + 1, times 2^n built in the exponent bits.
+	FMUL_S(4, 0, 0)
+	FADD_S(5, 0, 29)
+	FMLA_S(5, 3, 4)
+	FCVTNS_S(1, 1)
+	VADD   V31.S4, V1.S4, V1.S4
+	VSHL   $23, V1.S4, V1.S4
+	FMUL_S(5, 5, 1)
+	VST1.P [V5.S4], 16(R0)
+	FCVTL_D(6, 5)
+	FCVTL2_D(7, 5)
+	FADD_D(16, 16, 6)
+	FADD_D(17, 17, 7)
+	SUBS   $1, R1, R1
+	BNE    exps_loop
+
+exps_done:
+	FADD_D(16, 16, 17)
+	FADDP_DSCALAR(0, 16)
+	FMOVD F0, ret+24(FP)
+	RET

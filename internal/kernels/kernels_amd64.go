@@ -2,8 +2,6 @@
 
 package kernels
 
-import "math"
-
 // Go halves of the AVX2 kernels: bounds checks (the assembly trusts its
 // pointers and counts, so every wrapper first indexes the last element it
 // will touch, panicking where the generic code would), tails shorter than
@@ -284,23 +282,7 @@ func ropeNeoXAVX2Go(x, cos, sin []float32) {
 // softmaxAVX2Go computes the exponentials with a float32 polynomial (about
 // 1 ulp) where the generic code rounds float64 math.Exp; the sums are
 // float64 in both.
-func softmaxAVX2Go(x []float32) {
-	if len(x) == 0 {
-		return
-	}
-	mx := maxOf(x)
-	v := len(x) &^ 7
-	var sum float64
-	if v > 0 {
-		sum = expSumAVX2(&x[0], v, mx)
-	}
-	for i := v; i < len(x); i++ {
-		e := float32(math.Exp(float64(x[i] - mx)))
-		x[i] = e
-		sum += float64(e)
-	}
-	scaleBy(x, float32(1/sum))
-}
+func softmaxAVX2Go(x []float32) { softmaxWith(x, 8, expSumAVX2) }
 
 func squaredReLUMulAVX2Go(g, u []float32) {
 	v := len(g) &^ 7

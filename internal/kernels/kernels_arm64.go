@@ -189,6 +189,12 @@ func weightedSumNEONGo(dst, w, src []float32, stride int) {
 }
 
 //go:noescape
+func expSumNEON(x *float32, n int, mx float32) float64
+
+// softmaxNEONGo: see softmaxAVX2Go.
+func softmaxNEONGo(x []float32) { softmaxWith(x, 4, expSumNEON) }
+
+//go:noescape
 func sumSquaresNEON(x *float32, n int) float64
 
 //go:noescape

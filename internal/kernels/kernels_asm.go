@@ -2,6 +2,8 @@
 
 package kernels
 
+import "math"
+
 // gemmI2SChecked checks GemmI2S's slices against its sizes, as the
 // assembly trusts them (indexing the last element each one must hold
 // panics where the generic code would), and returns the blocks per row.
@@ -19,4 +21,24 @@ func gemmI2SChecked(dst []float32, ldd int, w []byte, stride, rows int, x []int8
 	_ = sums[n-1]
 	_ = scales[n-1]
 	return nb, true
+}
+
+// softmaxWith is Softmax with an assembly expSum that exponentiates and
+// sums a multiple of step values in place; the tail uses math.Exp.
+func softmaxWith(x []float32, step int, expSum func(x *float32, n int, mx float32) float64) {
+	if len(x) == 0 {
+		return
+	}
+	mx := maxOf(x)
+	v := len(x) / step * step
+	var sum float64
+	if v > 0 {
+		sum = expSum(&x[0], v, mx)
+	}
+	for i := v; i < len(x); i++ {
+		e := float32(math.Exp(float64(x[i] - mx)))
+		x[i] = e
+		sum += float64(e)
+	}
+	scaleBy(x, float32(1/sum))
 }
