@@ -15,8 +15,9 @@ const vnniRows = 256
 
 // gemmI2SVNNIGo is GemmI2S at the AVX512 level. The assembly returns exact
 // integer sums; the epilogue here is the generic one, so results are
-// bit-identical to every other level. Rows beyond a multiple of four and
-// activation rows beyond a multiple of four (prefill) use the AVX2 kernels.
+// bit-identical to every other level. Activation rows beyond a multiple of
+// four go through the decode kernel; weight rows beyond a multiple of four
+// through the AVX2 kernels.
 func gemmI2SVNNIGo(dst []float32, ldd int, w []byte, stride, rows int, x []int8, ldx, n int, sums []int32, scales []float32, wscale float32) {
 	nb, ok := gemmI2SChecked(dst, ldd, w, stride, rows, x, ldx, n, sums, scales, wscale)
 	if !ok {
