@@ -16,6 +16,17 @@ DATA qPerm<>+24(SB)/4, $3
 DATA qPerm<>+28(SB)/4, $7
 GLOBL qPerm<>(SB), RODATA|NOPTR, $32
 
+// Sum the four float32 accumulators Y0-Y3 of a dot product ((0+1)+(2+3),
+// then the halves, then across lanes) into X0.
+#define DOT4_SUM \
+	VADDPS       Y1, Y0, Y0; \
+	VADDPS       Y3, Y2, Y2; \
+	VADDPS       Y2, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS       X1, X0, X0; \
+	VHADDPS      X0, X0, X0; \
+	VHADDPS      X0, X0, X0
+
 // func absMaxAVX2(x *float32, n int) float32
 // n is a multiple of 32. NaNs are skipped like the generic `a > mx` test
 // skips them: VMAXPS returns its second source when either is NaN, and the
@@ -294,14 +305,8 @@ dbf_loop:
 	JNZ         dbf_loop
 
 dbf_done:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
-	VADDPS       Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VMOVSS       X0, ret+24(FP)
+	DOT4_SUM
+	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
@@ -333,14 +338,8 @@ df32_loop:
 	JNZ         df32_loop
 
 df32_done:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
-	VADDPS       Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VMOVSS       X0, ret+24(FP)
+	DOT4_SUM
+	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
 

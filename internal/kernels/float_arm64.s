@@ -35,6 +35,21 @@
 #define ZIP1_H(d, n, m) WORD $(0x4E403800 | ((m)<<16) | ((n)<<5) | (d))
 #define ZIP2_H(d, n, m) WORD $(0x4E407800 | ((m)<<16) | ((n)<<5) | (d))
 
+// The four float32 accumulators of the dot products (V16-V19): zero them;
+// sum them ((16+17)+(18+19), then pairwise across lanes) into F0.
+#define ZERO_V16_V19 \
+	VEOR V16.B16, V16.B16, V16.B16; \
+	VEOR V17.B16, V17.B16, V17.B16; \
+	VEOR V18.B16, V18.B16, V18.B16; \
+	VEOR V19.B16, V19.B16, V19.B16
+
+#define DOT4_SUM \
+	FADD_S(16, 16, 17);  \
+	FADD_S(18, 18, 19);  \
+	FADD_S(16, 16, 18);  \
+	FADDP_S(16, 16, 16); \
+	FADDP_SCALAR(0, 16)
+
 // func absMaxNEON(x *float32, n int) float32
 // n is a multiple of 16. FMAX propagates NaNs, so NaN lanes are zeroed
 // first (FCMEQ v,v is false only for NaN); the generic `a > mx` skips them,
@@ -42,10 +57,7 @@
 TEXT ·absMaxNEON(SB), NOSPLIT, $0-20
 	MOVD x+0(FP), R0
 	MOVD n+8(FP), R1
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
+	ZERO_V16_V19
 	LSR  $4, R1, R1
 	CBZ  R1, amax_done
 
@@ -147,10 +159,7 @@ TEXT ·dotF16NEON(SB), NOSPLIT, $0-28
 	MOVD row+0(FP), R0
 	MOVD x+8(FP), R1
 	MOVD n+16(FP), R2
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
+	ZERO_V16_V19
 	LSR  $4, R2, R2
 	CBZ  R2, df16_done
 
@@ -169,11 +178,7 @@ df16_loop:
 	BNE    df16_loop
 
 df16_done:
-	FADD_S(16, 16, 17)
-	FADD_S(18, 18, 19)
-	FADD_S(16, 16, 18)
-	FADDP_S(16, 16, 16)
-	FADDP_SCALAR(0, 16)
+	DOT4_SUM
 	FMOVS F0, ret+24(FP)
 	RET
 
@@ -185,10 +190,7 @@ TEXT ·dotBF16NEON(SB), NOSPLIT, $0-28
 	MOVD x+8(FP), R1
 	MOVD n+16(FP), R2
 	VEOR V31.B16, V31.B16, V31.B16
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
+	ZERO_V16_V19
 	LSR  $4, R2, R2
 	CBZ  R2, dbf_done
 
@@ -207,11 +209,7 @@ dbf_loop:
 	BNE    dbf_loop
 
 dbf_done:
-	FADD_S(16, 16, 17)
-	FADD_S(18, 18, 19)
-	FADD_S(16, 16, 18)
-	FADDP_S(16, 16, 16)
-	FADDP_SCALAR(0, 16)
+	DOT4_SUM
 	FMOVS F0, ret+24(FP)
 	RET
 
@@ -221,10 +219,7 @@ TEXT ·dotF32NEON(SB), NOSPLIT, $0-28
 	MOVD a+0(FP), R0
 	MOVD b+8(FP), R1
 	MOVD n+16(FP), R2
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
+	ZERO_V16_V19
 	LSR  $4, R2, R2
 	CBZ  R2, df32_done
 
@@ -239,11 +234,7 @@ df32_loop:
 	BNE    df32_loop
 
 df32_done:
-	FADD_S(16, 16, 17)
-	FADD_S(18, 18, 19)
-	FADD_S(16, 16, 18)
-	FADDP_S(16, 16, 16)
-	FADDP_SCALAR(0, 16)
+	DOT4_SUM
 	FMOVS F0, ret+24(FP)
 	RET
 

@@ -25,6 +25,14 @@
 // ADDP Vd.4S, Vn.4S, Vm.4S: [n0+n1, n2+n3, m0+m1, m2+m3]
 #define ADDP_S(d, n, m) WORD $(0x4EA0BC00 | ((m)<<16) | ((n)<<5) | (d))
 
+// Group of one block's two 16-byte halves (V0, V1) at shift sh, masked
+// with V31 = 3, into V2, V3.
+#define DECODE2(sh) \
+	VUSHR sh, V0.B16, V2.B16;      \
+	VUSHR sh, V1.B16, V3.B16;      \
+	VAND  V31.B16, V2.B16, V2.B16; \
+	VAND  V31.B16, V3.B16, V3.B16
+
 // func dotI2SSDOT(w *byte, x *int8, nb int) int32
 // SDOT multiplies signed bytes; codes 0..3 are non-negative either way, so
 // Σ code·x is formed directly in int32 lanes and cannot overflow.
@@ -45,16 +53,10 @@ sdot_loop:
 	VUSHR  $6, V1.B16, V3.B16
 	SDOT(16, 2, 4)
 	SDOT(17, 3, 5)
-	VUSHR  $4, V0.B16, V2.B16
-	VUSHR  $4, V1.B16, V3.B16
-	VAND   V31.B16, V2.B16, V2.B16
-	VAND   V31.B16, V3.B16, V3.B16
+	DECODE2($4)
 	SDOT(16, 2, 6)
 	SDOT(17, 3, 7)
-	VUSHR  $2, V0.B16, V2.B16
-	VUSHR  $2, V1.B16, V3.B16
-	VAND   V31.B16, V2.B16, V2.B16
-	VAND   V31.B16, V3.B16, V3.B16
+	DECODE2($2)
 	SDOT(16, 2, 8)
 	SDOT(17, 3, 9)
 	VAND   V31.B16, V0.B16, V2.B16
@@ -94,18 +96,12 @@ nd_loop:
 	SMULL2(13, 2, 4)
 	SMLAL(12, 3, 5)
 	SMLAL2(13, 3, 5)
-	VUSHR  $4, V0.B16, V2.B16
-	VUSHR  $4, V1.B16, V3.B16
-	VAND   V31.B16, V2.B16, V2.B16
-	VAND   V31.B16, V3.B16, V3.B16
+	DECODE2($4)
 	SMLAL(12, 2, 6)
 	SMLAL2(13, 2, 6)
 	SMLAL(12, 3, 7)
 	SMLAL2(13, 3, 7)
-	VUSHR  $2, V0.B16, V2.B16
-	VUSHR  $2, V1.B16, V3.B16
-	VAND   V31.B16, V2.B16, V2.B16
-	VAND   V31.B16, V3.B16, V3.B16
+	DECODE2($2)
 	SMLAL(12, 2, 8)
 	SMLAL2(13, 2, 8)
 	SMLAL(12, 3, 9)

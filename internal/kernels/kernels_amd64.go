@@ -172,34 +172,10 @@ func gemmI2SAVX2Go(dst []float32, ldd int, w []byte, stride, rows int, x []int8,
 }
 
 func quantizeRowAVX2Go(q []int8, x []float32) (float32, int32) {
-	n := len(x)
-	_ = q[:n]
-	v := n &^ 31
-	var mx float32
-	if v > 0 {
-		mx = absMaxAVX2(&x[0], v)
-	}
-	s := quantScale(absMaxGeneric(mx, x[v:]))
-	var sum int32
-	if v > 0 {
-		sum = quantizeAVX2(&q[0], &x[0], v, s)
-	}
-	sum += quantizeGeneric(q[v:n], x[v:], s)
-	clear(q[n:])
-	return s, sum
+	return quantizeRowWith(q, x, 32, absMaxAVX2, quantizeAVX2)
 }
 
-func f16RowToF32AVX2Go(dst []float32, src []uint16) {
-	n := len(src)
-	_ = dst[:n]
-	v := n &^ 7
-	if v > 0 {
-		f16ToF32AVX2(&dst[0], &src[0], v)
-	}
-	for i := v; i < n; i++ {
-		dst[i] = F16ToF32(src[i])
-	}
-}
+func f16RowToF32AVX2Go(dst []float32, src []uint16) { f16RowToF32With(dst, src, 8, f16ToF32AVX2) }
 
 func dotF16AVX2Go(row []uint16, x []float32) float32 {
 	n := len(row)
@@ -249,61 +225,21 @@ func dotBF16AVX2Go(row []uint16, x []float32) float32 {
 	return acc
 }
 
-// rmsNormAVX2Go sums the squares in float64 like the generic code, in
-// another order (the float rule of doc.go); the scaling is bit-identical.
 func rmsNormAVX2Go(dst, x, w []float32, eps float32) {
-	n := len(x)
-	v := n &^ 7
-	var ss float64
-	if v > 0 {
-		ss = sumSquaresAVX2(&x[0], v)
-	}
-	ss += sumSquaresGeneric(x[v:])
-	scale := rmsScale(ss, n, eps)
-	if v > 0 {
-		scaleMulAVX2(&dst[0], &x[0], &w[0], v, scale)
-	}
-	scaleMulGeneric(dst[v:n], x[v:], w[v:n], scale)
+	rmsNormWith(dst, x, w, eps, 8, sumSquaresAVX2, scaleMulAVX2)
 }
 
-func ropeNeoXAVX2Go(x, cos, sin []float32) {
-	h := len(x) / 2
-	v := h &^ 7
-	if v > 0 {
-		ropeNeoXAVX2(&x[0], &cos[0], &sin[0], h, v)
-	}
-	for i := v; i < h; i++ {
-		x0, x1 := x[i], x[i+h]
-		x[i] = float32(x0*cos[i]) - float32(x1*sin[i])
-		x[i+h] = float32(x0*sin[i]) + float32(x1*cos[i])
-	}
-}
+func ropeNeoXAVX2Go(x, cos, sin []float32) { ropeNeoXWith(x, cos, sin, 8, ropeNeoXAVX2) }
 
 // softmaxAVX2Go computes the exponentials with a float32 polynomial (about
 // 1 ulp) where the generic code rounds float64 math.Exp; the sums are
 // float64 in both.
 func softmaxAVX2Go(x []float32) { softmaxWith(x, 8, expSumAVX2) }
 
-func squaredReLUMulAVX2Go(g, u []float32) {
-	v := len(g) &^ 7
-	if v > 0 {
-		squaredReLUMulAVX2(&g[0], &u[0], v)
-	}
-	squaredReLUMulGeneric(g[v:], u[v:len(g)])
-}
+func squaredReLUMulAVX2Go(g, u []float32) { squaredReLUMulWith(g, u, 8, squaredReLUMulAVX2) }
 
 func weightedSumAVX2Go(dst, w, src []float32, stride int) {
-	cols := len(dst) &^ 7
-	if cols > 0 {
-		if len(w) == 0 {
-			clear(dst)
-			return
-		}
-		weightedSumAVX2(&dst[0], &w[0], len(w), &src[0], stride, cols)
-	}
-	if cols < len(dst) {
-		weightedSumGeneric(dst[cols:], w, src[cols:], stride)
-	}
+	weightedSumWith(dst, w, src, stride, 8, weightedSumAVX2)
 }
 
 func dotF32AVX2Go(a, b []float32) float32 {

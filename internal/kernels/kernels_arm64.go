@@ -108,34 +108,10 @@ func gemmI2SNoDotGo(dst []float32, ldd int, w []byte, stride, rows int, x []int8
 }
 
 func quantizeRowNEONGo(q []int8, x []float32) (float32, int32) {
-	n := len(x)
-	_ = q[:n]
-	v := n &^ 15
-	var mx float32
-	if v > 0 {
-		mx = absMaxNEON(&x[0], v)
-	}
-	s := quantScale(absMaxGeneric(mx, x[v:]))
-	var sum int32
-	if v > 0 {
-		sum = quantizeNEON(&q[0], &x[0], v, s)
-	}
-	sum += quantizeGeneric(q[v:n], x[v:], s)
-	clear(q[n:])
-	return s, sum
+	return quantizeRowWith(q, x, 16, absMaxNEON, quantizeNEON)
 }
 
-func f16RowToF32NEONGo(dst []float32, src []uint16) {
-	n := len(src)
-	_ = dst[:n]
-	v := n &^ 7
-	if v > 0 {
-		f16ToF32NEON(&dst[0], &src[0], v)
-	}
-	for i := v; i < n; i++ {
-		dst[i] = F16ToF32(src[i])
-	}
-}
+func f16RowToF32NEONGo(dst []float32, src []uint16) { f16RowToF32With(dst, src, 8, f16ToF32NEON) }
 
 func dotF16NEONGo(row []uint16, x []float32) float32 {
 	n := len(row)
@@ -175,17 +151,7 @@ func dotBF16NEONGo(row []uint16, x []float32) float32 {
 func weightedSumNEON(dst *float32, w *float32, n int, src *float32, stride, cols int)
 
 func weightedSumNEONGo(dst, w, src []float32, stride int) {
-	cols := len(dst) &^ 3
-	if cols > 0 {
-		if len(w) == 0 {
-			clear(dst)
-			return
-		}
-		weightedSumNEON(&dst[0], &w[0], len(w), &src[0], stride, cols)
-	}
-	if cols < len(dst) {
-		weightedSumGeneric(dst[cols:], w, src[cols:], stride)
-	}
+	weightedSumWith(dst, w, src, stride, 4, weightedSumNEON)
 }
 
 //go:noescape
@@ -206,43 +172,13 @@ func squaredReLUMulNEON(gate, u *float32, n int)
 //go:noescape
 func ropeNeoXNEON(x, cos, sin *float32, h, n int)
 
-// rmsNormNEONGo sums the squares in float64 like the generic code, in
-// another order (the float rule of doc.go); the scaling is bit-identical.
 func rmsNormNEONGo(dst, x, w []float32, eps float32) {
-	n := len(x)
-	v := n &^ 3
-	var ss float64
-	if v > 0 {
-		ss = sumSquaresNEON(&x[0], v)
-	}
-	ss += sumSquaresGeneric(x[v:])
-	scale := rmsScale(ss, n, eps)
-	if v > 0 {
-		scaleMulNEON(&dst[0], &x[0], &w[0], v, scale)
-	}
-	scaleMulGeneric(dst[v:n], x[v:], w[v:n], scale)
+	rmsNormWith(dst, x, w, eps, 4, sumSquaresNEON, scaleMulNEON)
 }
 
-func squaredReLUMulNEONGo(g, u []float32) {
-	v := len(g) &^ 3
-	if v > 0 {
-		squaredReLUMulNEON(&g[0], &u[0], v)
-	}
-	squaredReLUMulGeneric(g[v:], u[v:len(g)])
-}
+func squaredReLUMulNEONGo(g, u []float32) { squaredReLUMulWith(g, u, 4, squaredReLUMulNEON) }
 
-func ropeNeoXNEONGo(x, cos, sin []float32) {
-	h := len(x) / 2
-	v := h &^ 3
-	if v > 0 {
-		ropeNeoXNEON(&x[0], &cos[0], &sin[0], h, v)
-	}
-	for i := v; i < h; i++ {
-		x0, x1 := x[i], x[i+h]
-		x[i] = float32(x0*cos[i]) - float32(x1*sin[i])
-		x[i+h] = float32(x0*sin[i]) + float32(x1*cos[i])
-	}
-}
+func ropeNeoXNEONGo(x, cos, sin []float32) { ropeNeoXWith(x, cos, sin, 4, ropeNeoXNEON) }
 
 func dotF32NEONGo(a, b []float32) float32 {
 	n := len(a)

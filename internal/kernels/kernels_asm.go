@@ -23,6 +23,92 @@ func gemmI2SChecked(dst []float32, ldd int, w []byte, stride, rows int, x []int8
 	return nb, true
 }
 
+// The drivers below are shared by the AVX2 and NEON wrappers: the assembly
+// routine handles the first multiple of step values (step a power of two),
+// the driver checks the slices it hands over and finishes the tail in Go.
+// The dot products keep their own wrappers: they run once per row of an
+// lm_head or per attention position, and calling the assembly through a
+// function value costs a few nanoseconds per call (DotF16 of 128 values:
+// 16 ns direct, 25 ns through a driver).
+
+func quantizeRowWith(q []int8, x []float32, step int, absMax func(x *float32, n int) float32, quantize func(q *int8, x *float32, n int, s float32) int32) (float32, int32) {
+	n := len(x)
+	_ = q[:n]
+	v := n &^ (step - 1)
+	var mx float32
+	if v > 0 {
+		mx = absMax(&x[0], v)
+	}
+	s := quantScale(absMaxGeneric(mx, x[v:]))
+	var sum int32
+	if v > 0 {
+		sum = quantize(&q[0], &x[0], v, s)
+	}
+	sum += quantizeGeneric(q[v:n], x[v:], s)
+	clear(q[n:])
+	return s, sum
+}
+
+func f16RowToF32With(dst []float32, src []uint16, step int, widen func(dst *float32, src *uint16, n int)) {
+	n := len(src)
+	_ = dst[:n]
+	v := n &^ (step - 1)
+	if v > 0 {
+		widen(&dst[0], &src[0], v)
+	}
+	for i := v; i < n; i++ {
+		dst[i] = F16ToF32(src[i])
+	}
+}
+
+// rmsNormWith sums the squares in float64 like the generic code, in another
+// order (the float rule of doc.go); the scaling is bit-identical.
+func rmsNormWith(dst, x, w []float32, eps float32, step int, sumSquares func(x *float32, n int) float64, scaleMul func(dst, x, w *float32, n int, scale float32)) {
+	n := len(x)
+	v := n &^ (step - 1)
+	var ss float64
+	if v > 0 {
+		ss = sumSquares(&x[0], v)
+	}
+	ss += sumSquaresGeneric(x[v:])
+	scale := rmsScale(ss, n, eps)
+	if v > 0 {
+		scaleMul(&dst[0], &x[0], &w[0], v, scale)
+	}
+	scaleMulGeneric(dst[v:n], x[v:], w[v:n], scale)
+}
+
+func squaredReLUMulWith(g, u []float32, step int, f func(gate, u *float32, n int)) {
+	v := len(g) &^ (step - 1)
+	if v > 0 {
+		f(&g[0], &u[0], v)
+	}
+	squaredReLUMulGeneric(g[v:], u[v:len(g)])
+}
+
+func ropeNeoXWith(x, cos, sin []float32, step int, rope func(x, cos, sin *float32, h, n int)) {
+	h := len(x) / 2
+	v := h &^ (step - 1)
+	if v > 0 {
+		rope(&x[0], &cos[0], &sin[0], h, v)
+	}
+	ropePairs(x, cos, sin, v)
+}
+
+func weightedSumWith(dst, w, src []float32, stride, step int, f func(dst *float32, w *float32, n int, src *float32, stride, cols int)) {
+	cols := len(dst) &^ (step - 1)
+	if cols > 0 {
+		if len(w) == 0 {
+			clear(dst)
+			return
+		}
+		f(&dst[0], &w[0], len(w), &src[0], stride, cols)
+	}
+	if cols < len(dst) {
+		weightedSumGeneric(dst[cols:], w, src[cols:], stride)
+	}
+}
+
 // softmaxWith is Softmax with an assembly expSum that exponentiates and
 // sums a multiple of step values in place; the tail uses math.Exp.
 func softmaxWith(x []float32, step int, expSum func(x *float32, n int, mx float32) float64) {
@@ -30,7 +116,7 @@ func softmaxWith(x []float32, step int, expSum func(x *float32, n int, mx float3
 		return
 	}
 	mx := maxOf(x)
-	v := len(x) / step * step
+	v := len(x) &^ (step - 1)
 	var sum float64
 	if v > 0 {
 		sum = expSum(&x[0], v, mx)

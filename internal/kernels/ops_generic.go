@@ -92,9 +92,12 @@ func RopeNeoX(x, cos, sin []float32) {
 
 // ropeNeoXGeneric rounds each product (the conversions forbid fusing them
 // into a multiply-add), so every level computes the same bits.
-func ropeNeoXGeneric(x, cos, sin []float32) {
+func ropeNeoXGeneric(x, cos, sin []float32) { ropePairs(x, cos, sin, 0) }
+
+// ropePairs rotates the pairs (x[i], x[i+h]) for from <= i < h = len(x)/2.
+func ropePairs(x, cos, sin []float32, from int) {
 	h := len(x) / 2
-	for i := 0; i < h; i++ {
+	for i := from; i < h; i++ {
 		x0, x1 := x[i], x[i+h]
 		x[i] = float32(x0*cos[i]) - float32(x1*sin[i])
 		x[i+h] = float32(x0*sin[i]) + float32(x1*cos[i])
