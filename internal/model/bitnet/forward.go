@@ -261,9 +261,7 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 	// Feed-forward: the residual add and the next norm share one pass.
 	m.perToken(T, func(t int) {
 		xt := x[t*H : (t+1)*H]
-		for i, v := range s.out[t*H : (t+1)*H] {
-			xt[i] += v
-		}
+		addInto(xt, s.out[t*H:(t+1)*H])
 		kernels.RMSNorm(s.xn[t*H:(t+1)*H], xt, L.ffnNorm, c.RMSEps)
 	})
 	m.quantize(&s.a, s.xn, T, H)
@@ -283,11 +281,15 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 	m.quantize(&s.a, s.u, T, I)
 	m.linear(s.out, L.down, &s.a, T)
 	m.perToken(T, func(t int) {
-		xt := x[t*H : (t+1)*H]
-		for i, v := range s.out[t*H : (t+1)*H] {
-			xt[i] += v
-		}
+		addInto(x[t*H:(t+1)*H], s.out[t*H:(t+1)*H])
 	})
+}
+
+// addInto adds src to dst: the residual connections.
+func addInto(dst, src []float32) {
+	for i, v := range src {
+		dst[i] += v
+	}
 }
 
 // perToken runs f for every token, on the pool when there are several.
