@@ -117,12 +117,6 @@ DATA i2sFours16<>+16(SB)/8, $0x0004000400040004
 DATA i2sFours16<>+24(SB)/8, $0x0004000400040004
 GLOBL i2sFours16<>(SB), RODATA|NOPTR, $32
 
-// Software prefetch distance of the decode kernel, in bytes of the weight
-// stream. The hardware prefetchers hardly help this access pattern (without
-// software prefetch the kernel reads memory at half the rate); 4 KiB ahead
-// (64 lines) measured best for one and two threads on Zen 3, with 2 KiB
-// and 8 KiB both slower.
-#define GEMV_PF 4096
 
 // One block of one weight row: codes from src, activations at R12 (memory
 // operands: the four rows need the same 128 bytes, which stay in L1, and
@@ -149,15 +143,16 @@ GLOBL i2sFours16<>(SB), RODATA|NOPTR, $32
 	VPADDD   off(SP), acc, acc; \
 	VMOVDQU  acc, off(SP)
 
-// func gemvI2S4AVX2(dst *float32, w *byte, stride, quads int, x *int8, nb int, sum, scale, wscale float32)
+// func gemvI2S4AVX2(dst *float32, w *byte, stride, quads int, x *int8, nb int, sum, scale, wscale float32, pf int)
 //
 // Decode path (one activation row), four weight rows per pass. The eight
 // int16 accumulators, two masks and four temporaries fill the registers, so
 // the four int32 sums live on the stack (touched once per 5 blocks). The
 // rows of a pass are contiguous, so the weights are one linear stream:
-// R14 runs GEMV_PF bytes ahead of it and prefetches the two lines that one
-// step consumes, stopping at the end of the matrix (R9).
-TEXT ·gemvI2S4AVX2(SB), NOSPLIT, $128-60
+// R14 runs pf bytes ahead of it (gemvPrefetch says how far) and prefetches
+// the two lines that one step consumes, stopping at the end of the matrix
+// (R9).
+TEXT ·gemvI2S4AVX2(SB), NOSPLIT, $128-72
 	MOVQ    dst+0(FP), DI
 	MOVQ    w+8(FP), R13
 	MOVQ    stride+16(FP), BX
@@ -172,9 +167,9 @@ TEXT ·gemvI2S4AVX2(SB), NOSPLIT, $128-60
 	SHLQ    $2, R9
 	ADDQ    R13, R9
 
-	// The loop prefetches GEMV_PF bytes ahead; ask for the first GEMV_PF
-	// bytes here.
-	LEAQ    GEMV_PF(R13), R14
+	// The loop prefetches pf bytes ahead; ask for the first pf bytes here.
+	MOVQ    pf+64(FP), R14
+	ADDQ    R13, R14
 	CMPQ    R14, R9
 	CMOVQGT R9, R14
 	MOVQ    R13, AX
@@ -188,7 +183,8 @@ gemv_ramp:
 gemv_quad:
 	MOVQ    R13, SI
 	LEAQ    (SI)(BX*2), R10
-	LEAQ    GEMV_PF(R13), R14
+	MOVQ    pf+64(FP), R14
+	ADDQ    R13, R14
 	MOVQ    R8, R12
 	MOVQ    nb+40(FP), R11
 	VPXOR   Y8, Y8, Y8

@@ -77,15 +77,12 @@ GLOBL vnniMask<>(SB), RODATA|NOPTR, $64
 	VPADDD        x1, x0, x0;   \
 	VMOVDQU       x0, dst
 
-// Prefetch distance of the decode kernel, as in gemvI2S4AVX2.
-#define VNNI_PF 4096
-
-// func gemvI2S4VNNI(acc *int32, w *byte, stride, quads int, x *int8, nb int)
+// func gemvI2S4VNNI(acc *int32, w *byte, stride, quads int, x *int8, nb int, pf int)
 //
 // Decode path: acc[r] = Σ code·x for quads groups of four consecutive rows
 // (stride bytes apart) and one activation row, read as one linear stream
-// with software prefetch like the AVX2 kernel.
-TEXT ·gemvI2S4VNNI(SB), NOSPLIT, $0-48
+// with software prefetch pf bytes ahead, like the AVX2 kernel.
+TEXT ·gemvI2S4VNNI(SB), NOSPLIT, $0-56
 	MOVQ  acc+0(FP), DI
 	MOVQ  w+8(FP), R13
 	MOVQ  stride+16(FP), BX
@@ -102,7 +99,8 @@ TEXT ·gemvI2S4VNNI(SB), NOSPLIT, $0-48
 vg_quad:
 	MOVQ   R13, SI
 	LEAQ   (SI)(BX*2), R10
-	LEAQ   VNNI_PF(R13), R14
+	MOVQ   pf+48(FP), R14
+	ADDQ   R13, R14
 	MOVQ   R8, R12
 	MOVQ   nb+40(FP), DX
 	VPXORD Z0, Z0, Z0

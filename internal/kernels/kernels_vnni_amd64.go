@@ -3,7 +3,7 @@
 package kernels
 
 //go:noescape
-func gemvI2S4VNNI(acc *int32, w *byte, stride, quads int, x *int8, nb int)
+func gemvI2S4VNNI(acc *int32, w *byte, stride, quads int, x *int8, nb int, pf int)
 
 //go:noescape
 func gemmI2S4x4VNNI(acc *int32, lda int, w *byte, stride, quads int, x *int8, ldx, nb int)
@@ -52,7 +52,7 @@ func gemmI2SVNNIGo(dst []float32, ldd int, w []byte, stride, rows int, x []int8,
 	for i := n4; i < n; i++ {
 		for r0 := 0; r0 < rows4; r0 += vnniRows {
 			rb := min(vnniRows, rows4-r0)
-			gemvI2S4VNNI(&acc[0], &w[r0*stride], stride, rb/4, &x[i*ldx], nb)
+			gemvI2S4VNNI(&acc[0], &w[r0*stride], stride, rb/4, &x[i*ldx], nb, gemvPrefetch(stride))
 			epilogue(i, r0, rb, acc[:])
 		}
 	}
