@@ -21,9 +21,11 @@ func install(l Level) {
 	if hasDotProd && !disableDotProd {
 		dotI2S = dotI2SSDOTGo
 		gemmI2S = gemmI2SSDOTGo
+		gemvQ6KQ8K = gemvQ6KQ8KSDOTGo
 	} else {
 		dotI2S = dotI2SNEONGo
 		gemmI2S = gemmI2SNoDotGo
+		gemvQ6KQ8K = gemvQ6KQ8KNoDotGo
 	}
 	quantizeRow = quantizeRowNEONGo
 	f16RowToF32 = f16RowToF32NEONGo
@@ -36,7 +38,7 @@ func install(l Level) {
 	squaredReLUMul = squaredReLUMulNEONGo
 	ropeNeoX = ropeNeoXNEONGo
 	softmax = softmaxNEONGo
-	// No block-quantised kernels yet: Q8_0 dequantises 256 weights at a
-	// time and uses the vector dot product; Q6_K stays generic.
+	// Q8_0 dequantises 256 weights at a time and uses the vector dot
+	// product.
 	gemvQ8_0 = gemvQ8_0ViaDot
 }

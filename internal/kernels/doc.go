@@ -72,8 +72,11 @@
 // squares), Softmax (a float32 exp polynomial), RopeNeoX and SquaredReLUMul
 // (bit-identical). dotI2SFloat, QuantizeQ8K and Axpy are generic at every
 // level. On arm64 WeightedSum, RMSNorm, RopeNeoX, SquaredReLUMul and Softmax
-// (the same exp polynomial) have NEON kernels; GemvQ6KQ8K is generic, and
-// GemvQ8_0 dequantises 256 weights at a time and uses the NEON DotF32.
+// (the same exp polynomial) have NEON kernels; GemvQ6KQ8K rebuilds the
+// codes 16 at a time and uses SDOT (or SMULL/SMLAL2 without it), one
+// int32 vector per scale group, with the generic float epilogue in the
+// assembly; GemvQ8_0 dequantises 256 weights at a time and uses the NEON
+// DotF32.
 //
 // Tests run every kernel at every level in Available(); `go test
 // -kernels.level=avx2` restricts them (and the benchmarks) to one level.

@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "neon_arm64.h"
 
 // Activation quantisation and float kernels, arm64 NEON. The Go wrappers in
 // kernels_arm64.go hand these whole vector steps only and finish the tails.
@@ -25,12 +26,6 @@
 #define SQXTN2_H(d, n) WORD $(0x4E614800 | ((n)<<5) | (d))
 #define SQXTN_B(d, n) WORD $(0x0E214800 | ((n)<<5) | (d))
 #define SQXTN2_B(d, n) WORD $(0x4E214800 | ((n)<<5) | (d))
-// SADDLP Vd.8H, Vn.16B and SADALP Vd.4S, Vn.8H
-#define SADDLP_H_B(d, n) WORD $(0x4E202800 | ((n)<<5) | (d))
-#define SADALP_S_H(d, n) WORD $(0x4E606800 | ((n)<<5) | (d))
-// FCVTL Vd.4S, Vn.4H and FCVTL2 Vd.4S, Vn.8H
-#define FCVTL_S(d, n) WORD $(0x0E217800 | ((n)<<5) | (d))
-#define FCVTL2_S(d, n) WORD $(0x4E217800 | ((n)<<5) | (d))
 // ZIP1/ZIP2 Vd.8H, Vn.8H, Vm.8H
 #define ZIP1_H(d, n, m) WORD $(0x4E403800 | ((m)<<16) | ((n)<<5) | (d))
 #define ZIP2_H(d, n, m) WORD $(0x4E407800 | ((m)<<16) | ((n)<<5) | (d))

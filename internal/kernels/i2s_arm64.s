@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "neon_arm64.h"
 
 // Ternary × int8 kernels on the I2_S layout (see doc.go), arm64 NEON.
 //
@@ -8,22 +9,6 @@
 // 0..15) pairs with x[32g..32g+15] and the high half with x[32g+16..32g+31]
 // for group g. NEON shifts bytes individually, so group g is just
 // (raw >> (6-2g)) & 3, and group 0 needs no mask.
-//
-// The Go assembler lacks SDOT, SMULL/SMLAL, SADALP and ADDP on vectors, so
-// those are emitted by the macros below as WORDs; the operands are register
-// numbers. Each base opcode was checked against GNU as.
-
-// SDOT Vd.4S, Vn.16B, Vm.16B (ARMv8.2 dot product)
-#define SDOT(d, n, m) WORD $(0x4E809400 | ((m)<<16) | ((n)<<5) | (d))
-// SMULL Vd.8H, Vn.8B, Vm.8B and the high-half / accumulating forms
-#define SMULL(d, n, m) WORD $(0x0E20C000 | ((m)<<16) | ((n)<<5) | (d))
-#define SMULL2(d, n, m) WORD $(0x4E20C000 | ((m)<<16) | ((n)<<5) | (d))
-#define SMLAL(d, n, m) WORD $(0x0E208000 | ((m)<<16) | ((n)<<5) | (d))
-#define SMLAL2(d, n, m) WORD $(0x4E208000 | ((m)<<16) | ((n)<<5) | (d))
-// SADALP Vd.4S, Vn.8H
-#define SADALP_S_H(d, n) WORD $(0x4E606800 | ((n)<<5) | (d))
-// ADDP Vd.4S, Vn.4S, Vm.4S: [n0+n1, n2+n3, m0+m1, m2+m3]
-#define ADDP_S(d, n, m) WORD $(0x4EA0BC00 | ((m)<<16) | ((n)<<5) | (d))
 
 // Group of one block's two 16-byte halves (V0, V1) at shift sh, masked
 // with V31 = 3, into V2, V3.

@@ -274,15 +274,7 @@ func gemvQ8_0AVX2Go(dst []float32, data []byte, rowBytes int, x []float32) {
 }
 
 func gemvQ6KQ8KAVX2Go(dst []float32, data []byte, rowBytes int, a *Q8K) {
-	nb := rowBytes / Q6KBlockBytes
-	if len(dst) == 0 {
-		return
-	}
-	if nb == 0 {
-		clear(dst)
-		return
-	}
-	gemvQ6KQ8KAVX2(&dst[0], &data[0], len(dst), &a.Q[0], &a.D[0], &a.BSums[0], nb)
+	gemvQ6KQ8KWith(gemvQ6KQ8KAVX2, dst, data, rowBytes, a)
 }
 
 // gemvPrefetch is how far ahead of a pass of gemvI2S4AVX2 its software

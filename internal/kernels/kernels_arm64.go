@@ -193,3 +193,17 @@ func dotF32NEONGo(a, b []float32) float32 {
 	}
 	return acc
 }
+
+//go:noescape
+func gemvQ6KQ8KSDOT(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
+
+//go:noescape
+func gemvQ6KQ8KNoDot(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
+
+func gemvQ6KQ8KSDOTGo(dst []float32, data []byte, rowBytes int, a *Q8K) {
+	gemvQ6KQ8KWith(gemvQ6KQ8KSDOT, dst, data, rowBytes, a)
+}
+
+func gemvQ6KQ8KNoDotGo(dst []float32, data []byte, rowBytes int, a *Q8K) {
+	gemvQ6KQ8KWith(gemvQ6KQ8KNoDot, dst, data, rowBytes, a)
+}

@@ -128,3 +128,17 @@ func softmaxWith(x []float32, step int, expSum func(x *float32, n int, mx float3
 	}
 	scaleBy(x, float32(1/sum))
 }
+
+// gemvQ6KQ8KWith runs a Q6_K × Q8_K kernel over whole rows of nb
+// super-blocks; GemvQ6KQ8K has checked the lengths.
+func gemvQ6KQ8KWith(k func(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int), dst []float32, data []byte, rowBytes int, a *Q8K) {
+	nb := rowBytes / Q6KBlockBytes
+	if len(dst) == 0 {
+		return
+	}
+	if nb == 0 {
+		clear(dst)
+		return
+	}
+	k(&dst[0], &data[0], len(dst), &a.Q[0], &a.D[0], &a.BSums[0], nb)
+}

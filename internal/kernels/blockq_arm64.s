@@ -1,0 +1,183 @@
+//go:build !noasm
+
+#include "textflag.h"
+#include "neon_arm64.h"
+
+// Q6_K lm_head rows times Q8_K activations (see blockq_generic.go), arm64
+// NEON, with and without the dot-product extension.
+//
+// Per 128-weight half of a super-block the 6-bit codes are rebuilt 16 at a
+// time from ql (low nibbles, or high nibbles for quarters 2 and 3) and two
+// bits of qh moved to bits 4-5, and 32 is subtracted, so each byte holds
+// q-32 in [-32, 31]. Each 16 codes are one scale group: their dot product
+// with the activations goes to its own int32 vector (V8+g), pairwise adds
+// fold the eight groups into [G0..G3] and [G4..G7], and those are
+// multiplied by the sign-extended scales into the block's int32 sum V18.
+// Bounds: |G| ≤ 16·32·127, times a scale ≤ 128, times 16 groups < 2³¹.
+// Without SDOT, a product is at most 32·127, so two summed in an int16
+// lane (SMULL, SMLAL2) cannot wrap before SADDLP widens them.
+//
+// The block's float epilogue is the generic one, operation for operation:
+// s = float32(d·D[b]), acc += float32(s·float32(sum)), in block order.
+//
+// Registers: V0-V3 ql, V4-V5 qh, V6 codes, V7 qh bits, V8-V15 groups,
+// V16-V17 activations, V18 block sum, V19 int16 products, V24-V28
+// reductions and scales, V29 = 32, V30 = 0x30, V31 = 0x0f.
+
+// Codes q-32 of quarters 0 and 1 (low nibbles) into V6; qh bits shifted
+// left by sh.
+#define Q6_LO(ql, qh, sh) \
+	VAND  V31.B16, ql, V6.B16;     \
+	VSHL  sh, qh, V7.B16;          \
+	VAND  V30.B16, V7.B16, V7.B16; \
+	VORR  V7.B16, V6.B16, V6.B16;  \
+	VSUB  V29.B16, V6.B16, V6.B16
+
+// Quarter 2: high nibbles, qh bits 4-5 in place.
+#define Q6_HI(ql, qh) \
+	VUSHR $4, ql, V6.B16;          \
+	VAND  V30.B16, qh, V7.B16;     \
+	VORR  V7.B16, V6.B16, V6.B16;  \
+	VSUB  V29.B16, V6.B16, V6.B16
+
+// Quarter 3: high nibbles, qh bits 6-7 moved to 4-5.
+#define Q6_HI2(ql, qh) \
+	VUSHR $4, ql, V6.B16;          \
+	VUSHR $2, qh, V7.B16;          \
+	VAND  V30.B16, V7.B16, V7.B16; \
+	VORR  V7.B16, V6.B16, V6.B16;  \
+	VSUB  V29.B16, V6.B16, V6.B16
+
+// Group dot products of the codes in V6 with activations x into int32
+// vector g: SDOT into a cleared vector, or SMULL/SMLAL2 and SADDLP.
+#define GDOT_SDOT(g, gv, x) \
+	VEOR gv, gv, gv; \
+	SDOT(g, 6, x)
+
+#define GDOT_NODOT(g, gv, x) \
+	SMULL(19, 6, x);  \
+	SMLAL2(19, 6, x); \
+	SADDLP_S_H(g, 19)
+
+// One half: ql at qlo(R1), qh at qho(R1), scales at sco(R1), activations
+// at R6 (advanced by 128); MULOP is MUL_S for the first half, which
+// starts the block sum V18, and MLA_S for the second.
+#define Q6_HALF(GDOT, qlo, qho, sco, MULOP) \
+	ADD    $qlo, R1, R9;                                 \
+	VLD1   (R9), [V0.B16, V1.B16, V2.B16, V3.B16];       \
+	ADD    $qho, R1, R9;                                 \
+	VLD1   (R9), [V4.B16, V5.B16];                       \
+	VLD1.P 32(R6), [V16.B16, V17.B16];                   \
+	Q6_LO(V0.B16, V4.B16, $4);                           \
+	GDOT(8, V8.B16, 16);                                 \
+	Q6_LO(V1.B16, V5.B16, $4);                           \
+	GDOT(9, V9.B16, 17);                                 \
+	VLD1.P 32(R6), [V16.B16, V17.B16];                   \
+	Q6_LO(V2.B16, V4.B16, $2);                           \
+	GDOT(10, V10.B16, 16);                               \
+	Q6_LO(V3.B16, V5.B16, $2);                           \
+	GDOT(11, V11.B16, 17);                               \
+	VLD1.P 32(R6), [V16.B16, V17.B16];                   \
+	Q6_HI(V0.B16, V4.B16);                               \
+	GDOT(12, V12.B16, 16);                               \
+	Q6_HI(V1.B16, V5.B16);                               \
+	GDOT(13, V13.B16, 17);                               \
+	VLD1.P 32(R6), [V16.B16, V17.B16];                   \
+	Q6_HI2(V2.B16, V4.B16);                              \
+	GDOT(14, V14.B16, 16);                               \
+	Q6_HI2(V3.B16, V5.B16);                              \
+	GDOT(15, V15.B16, 17);                               \
+	ADDP_S(24, 8, 9);                                    \
+	ADDP_S(25, 10, 11);                                  \
+	ADDP_S(26, 24, 25);                                  \
+	ADDP_S(24, 12, 13);                                  \
+	ADDP_S(25, 14, 15);                                  \
+	ADDP_S(27, 24, 25);                                  \
+	FMOVD  sco(R1), F28;                                 \
+	SXTL_H_B(28, 28);                                    \
+	SXTL_S_H(24, 28);                                    \
+	SXTL2_S_H(25, 28);                                   \
+	MULOP(18, 26, 24);                                   \
+	MLA_S(18, 27, 25)
+
+// Arguments into R0-R5 and the constants. The kernels subtract 32 from
+// the codes instead of using the activation sums, so bsums is not read.
+#define Q6_PROLOGUE \
+	MOVD  dst+0(FP), R0;  \
+	MOVD  data+8(FP), R1; \
+	MOVD  rows+16(FP), R2; \
+	MOVD  xq+24(FP), R3;  \
+	MOVD  xd+32(FP), R4;  \
+	MOVD  nb+48(FP), R5;  \
+	VMOVI $32, V29.B16;   \
+	VMOVI $0x30, V30.B16; \
+	VMOVI $15, V31.B16
+
+// A row's pointers and its float sum F20.
+#define Q6_ROW_START \
+	MOVD R3, R6; \
+	MOVD R4, R7; \
+	MOVD R5, R8; \
+	VEOR V20.B16, V20.B16, V20.B16
+
+// The generic float epilogue of one block (sum in V18), then the next
+// block's pointers.
+#define Q6_BLOCK_END \
+	VADDV   V18.S4, V18;      \
+	VMOV    V18.S[0], R10;    \
+	SCVTFWS R10, F3;          \
+	MOVHU   208(R1), R10;     \
+	VMOV    R10, V1.H[0];     \
+	FCVTL_S(1, 1);            \
+	FMOVS   (R7), F2;         \
+	FMULS   F2, F1, F1;       \
+	FMULS   F3, F1, F1;       \
+	FADDS   F1, F20, F20;     \
+	ADD     $210, R1;         \
+	ADD     $4, R7
+
+// func gemvQ6KQ8KSDOT(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
+TEXT ·gemvQ6KQ8KSDOT(SB), NOSPLIT, $0-56
+	Q6_PROLOGUE
+	CBZ R2, q6s_done
+	CBZ R5, q6s_done
+
+q6s_row:
+	Q6_ROW_START
+
+q6s_block:
+	Q6_HALF(GDOT_SDOT, 0, 128, 192, MUL_S)
+	Q6_HALF(GDOT_SDOT, 64, 160, 200, MLA_S)
+	Q6_BLOCK_END
+	SUBS  $1, R8, R8
+	BNE   q6s_block
+	FMOVS F20, (R0)
+	ADD   $4, R0
+	SUBS  $1, R2, R2
+	BNE   q6s_row
+
+q6s_done:
+	RET
+
+// func gemvQ6KQ8KNoDot(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
+TEXT ·gemvQ6KQ8KNoDot(SB), NOSPLIT, $0-56
+	Q6_PROLOGUE
+	CBZ R2, q6n_done
+	CBZ R5, q6n_done
+
+q6n_row:
+	Q6_ROW_START
+
+q6n_block:
+	Q6_HALF(GDOT_NODOT, 0, 128, 192, MUL_S)
+	Q6_HALF(GDOT_NODOT, 64, 160, 200, MLA_S)
+	Q6_BLOCK_END
+	SUBS  $1, R8, R8
+	BNE   q6n_block
+	FMOVS F20, (R0)
+	ADD   $4, R0
+	SUBS  $1, R2, R2
+	BNE   q6n_row
+
+q6n_done:
+	RET
