@@ -193,6 +193,48 @@ df16_done:
 	VZEROUPPER
 	RET
 
+// Prefetch the first 512 bytes of the four rows at AX (BX bytes apart),
+// one pass before they are read: the in-loop prefetches run 512 bytes
+// ahead within each row, so without this every pass began with three or
+// four of its rows' first lines missing. Measured on the 2B-4T lm_head
+// (128256×2560, two threads, same process, alternating with a streaming
+// sum of the same buffer): 81–89 % of the sum's rate before, 89–95 %
+// after. A 1 KiB in-loop distance measured worse, 256 bytes the same.
+#define F16_PF_HEADS \
+	LEAQ (AX)(BX*2), R8; \
+	PREFETCHT0 0(AX); \
+	PREFETCHT0 64(AX); \
+	PREFETCHT0 128(AX); \
+	PREFETCHT0 192(AX); \
+	PREFETCHT0 256(AX); \
+	PREFETCHT0 320(AX); \
+	PREFETCHT0 384(AX); \
+	PREFETCHT0 448(AX); \
+	PREFETCHT0 0(AX)(BX*1); \
+	PREFETCHT0 64(AX)(BX*1); \
+	PREFETCHT0 128(AX)(BX*1); \
+	PREFETCHT0 192(AX)(BX*1); \
+	PREFETCHT0 256(AX)(BX*1); \
+	PREFETCHT0 320(AX)(BX*1); \
+	PREFETCHT0 384(AX)(BX*1); \
+	PREFETCHT0 448(AX)(BX*1); \
+	PREFETCHT0 0(R8); \
+	PREFETCHT0 64(R8); \
+	PREFETCHT0 128(R8); \
+	PREFETCHT0 192(R8); \
+	PREFETCHT0 256(R8); \
+	PREFETCHT0 320(R8); \
+	PREFETCHT0 384(R8); \
+	PREFETCHT0 448(R8); \
+	PREFETCHT0 0(R8)(BX*1); \
+	PREFETCHT0 64(R8)(BX*1); \
+	PREFETCHT0 128(R8)(BX*1); \
+	PREFETCHT0 192(R8)(BX*1); \
+	PREFETCHT0 256(R8)(BX*1); \
+	PREFETCHT0 320(R8)(BX*1); \
+	PREFETCHT0 384(R8)(BX*1); \
+	PREFETCHT0 448(R8)(BX*1)
+
 // func gemvF16x4AVX2(dst *float32, rows *uint16, k, quads int, x *float32, n int)
 // For quads groups of four rows (k halves apart) writes the vector part
 // (first n values, n a multiple of 16) of each row's dot product with x,
@@ -206,8 +248,12 @@ TEXT ·gemvF16x4AVX2(SB), NOSPLIT, $0-48
 	MOVQ quads+24(FP), CX
 	TESTQ CX, CX
 	JZ    g16_ret
+	MOVQ  R13, AX
+	F16_PF_HEADS
 
 g16_quad:
+	LEAQ   (R13)(BX*4), AX
+	F16_PF_HEADS
 	MOVQ   R13, SI
 	LEAQ   (SI)(BX*2), R10
 	MOVQ   x+32(FP), R12
