@@ -233,6 +233,31 @@ func BenchmarkGemvBlockQ(b *testing.B) {
 	}
 }
 
+// Attention scores of one head at position 512: 512 key rows of 128, 640
+// apart (the 2B-4T KV cache row), against DotF32 called per row.
+func BenchmarkDotsF32(b *testing.B) {
+	r := rand.New(rand.NewPCG(29, 29))
+	const n, hd, stride = 512, 128, 640
+	q, k := randF32(r, hd), randF32(r, (n-1)*stride+hd)
+	dst := make([]float32, n)
+	forEachBenchVariant(b, fmt.Sprintf("%dx%d", n, hd), func(b *testing.B) {
+		b.SetBytes(int64(4 * n * hd))
+		for b.Loop() {
+			DotsF32(dst, q, k, stride)
+		}
+		reportMACs(b, float64(n*hd))
+	})
+	forEachBenchVariant(b, fmt.Sprintf("%dx%d_per_row", n, hd), func(b *testing.B) {
+		b.SetBytes(int64(4 * n * hd))
+		for b.Loop() {
+			for j := range dst {
+				dst[j] = DotF32(q, k[j*stride:j*stride+hd])
+			}
+		}
+		reportMACs(b, float64(n*hd))
+	})
+}
+
 // Attention output of one head at position 512: 512 value rows of 128.
 func BenchmarkWeightedSum(b *testing.B) {
 	r := rand.New(rand.NewPCG(23, 23))

@@ -48,6 +48,7 @@ var (
 	dotF16         = dotF16Generic
 	dotBF16        = dotBF16Generic
 	dotF32         = dotF32Generic
+	dotsF32        = dotsF32Generic
 	weightedSum    = weightedSumGeneric
 	rmsNorm        = rmsNormGeneric
 	squaredReLUMul = squaredReLUMulGeneric
@@ -100,7 +101,7 @@ func Available() []Level {
 func SetLevel(l Level) Level {
 	dotI2S, dotI2SFloat, gemmI2S = dotI2SGeneric, dotI2SFloatGeneric, gemmI2SGeneric
 	quantizeRow, f16RowToF32 = quantizeRowGeneric, f16RowToF32Generic
-	dotF16, dotBF16, dotF32 = dotF16Generic, dotBF16Generic, dotF32Generic
+	dotF16, dotBF16, dotF32, dotsF32 = dotF16Generic, dotBF16Generic, dotF32Generic, dotsF32Generic
 	weightedSum, rmsNorm, squaredReLUMul = weightedSumGeneric, rmsNormGeneric, squaredReLUMulGeneric
 	softmax, ropeNeoX = softmaxGeneric, ropeNeoXGeneric
 	gemvF16, gemvQ8_0, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Generic, gemvQ6KQ8KGeneric
@@ -143,6 +144,21 @@ func DotBF16(row []uint16, x []float32) float32 { return dotBF16(row, x) }
 
 // DotF32 returns Σ a_i·b_i.
 func DotF32(a, b []float32) float32 { return dotF32(a, b) }
+
+// DotsF32 sets dst[j] = DotF32(q, k[j*stride:j*stride+len(q)]) for
+// j < len(dst), with exactly DotF32's results: attention's scores of one
+// query against len(dst) key rows of the KV cache, stride values apart,
+// without a call per key. k must hold (len(dst)-1)*stride + len(q) values.
+func DotsF32(dst, q, k []float32, stride int) {
+	if len(dst) == 0 {
+		return
+	}
+	if stride < len(q) {
+		panic("kernels: DotsF32 stride shorter than the query")
+	}
+	_ = k[(len(dst)-1)*stride+len(q)-1]
+	dotsF32(dst, q, k, stride)
+}
 
 // WeightedSum sets dst[i] = Σ_j w[j]·src[j*stride+i] for i < len(dst): a
 // weighted sum of len(w) rows that lie stride values apart (attention's

@@ -59,6 +59,7 @@ func installAVX2() {
 	sumU64PF = sumU64PFAVX2Go
 	dotBF16 = dotBF16AVX2Go
 	dotF32 = dotF32AVX2Go
+	dotsF32 = dotsF32AVX2Go
 	weightedSum = weightedSumAVX2Go
 	rmsNorm = rmsNormAVX2Go
 	squaredReLUMul = squaredReLUMulAVX2Go

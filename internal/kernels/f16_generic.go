@@ -106,10 +106,22 @@ func dotBF16Generic(row []uint16, x []float32) float32 {
 	return acc
 }
 
-func dotF32Generic(a, b []float32) float32 {
-	var acc float32
+func dotF32Generic(a, b []float32) float32 { return dotF32Tail(0, a, b) }
+
+// dotF32Tail adds Σ a_i·b_i to acc in index order: the whole generic dot
+// product, and the tail that the vector kernels leave.
+func dotF32Tail(acc float32, a, b []float32) float32 {
 	for i, v := range a {
 		acc += v * b[i]
 	}
 	return acc
+}
+
+// dotsF32Generic is DotsF32 through the level's DotF32, so that every
+// level gives exactly its DotF32 results.
+func dotsF32Generic(dst, q, k []float32, stride int) {
+	n := len(q)
+	for j := range dst {
+		dst[j] = dotF32(q, k[j*stride:j*stride+n])
+	}
 }

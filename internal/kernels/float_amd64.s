@@ -389,6 +389,54 @@ df32_done:
 	VZEROUPPER
 	RET
 
+// func dotsF32AVX2(dst, q, k *float32, stride, rows, n int)
+// dst[j] = the first n values (a multiple of 32) of q·(k + j·stride) for
+// j < rows, each with dotF32AVX2's loop and reduction, so each equals
+// dotF32AVX2(q, k + j·stride, n) exactly.
+TEXT ·dotsF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), R8
+	MOVQ k+16(FP), R9
+	MOVQ stride+24(FP), R10
+	SHLQ $2, R10
+	MOVQ rows+32(FP), R11
+	TESTQ R11, R11
+	JZ    dots_ret
+
+dots_row:
+	MOVQ   q+8(FP), SI
+	MOVQ   R9, DI
+	MOVQ   n+40(FP), CX
+	SHRQ   $5, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dots_loop:
+	VMOVUPS     (SI), Y4
+	VMOVUPS     32(SI), Y5
+	VMOVUPS     64(SI), Y6
+	VMOVUPS     96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	DECQ        CX
+	JNZ         dots_loop
+
+	DOT4_SUM
+	VMOVSS X0, (R8)
+	ADDQ   $4, R8
+	ADDQ   R10, R9
+	DECQ   R11
+	JNZ    dots_row
+
+dots_ret:
+	VZEROUPPER
+	RET
+
 // func weightedSumAVX2(dst *float32, w *float32, n int, src *float32, stride, cols int)
 // dst[i] = Σ_j w[j]·src[j*stride+i] for i < cols (a multiple of 8): the
 // attention output, Σ softmax weight × value row. Columns go 64 at a time

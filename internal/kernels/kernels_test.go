@@ -473,6 +473,10 @@ func TestShortSlicesPanic(t *testing.T) {
 		"DotF16":      func() { DotF16(make([]uint16, 64), make([]float32, 40)) },
 		"GemvF16":     func() { GemvF16(make([]float32, 4), make([]uint16, 4*64-1), 64, make([]float32, 64)) },
 		"DotF32":      func() { DotF32(make([]float32, 64), make([]float32, 40)) },
+		"DotsF32/k":   func() { DotsF32(make([]float32, 3), make([]float32, 64), make([]float32, 2*70+63), 70) },
+		"DotsF32/stride": func() {
+			DotsF32(make([]float32, 3), make([]float32, 64), make([]float32, 1000), 60)
+		},
 	}
 	forEachVariant(t, func(t *testing.T) {
 		for name, f := range calls {
@@ -507,6 +511,32 @@ func TestSumU64(t *testing.T) {
 		}
 	}
 	SetLevel(Detected())
+}
+
+// DotsF32 gives exactly DotF32's result for every key row, at every level,
+// and writes nothing past len(dst).
+func TestDotsF32(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	forEachVariant(t, func(t *testing.T) {
+		for _, hd := range []int{1, 7, 31, 32, 33, 64, 96, 100, 128} {
+			for _, rows := range []int{0, 1, 2, 5, 33} {
+				stride := hd + r.IntN(3)*8
+				q := randF32(r, hd)
+				k := randF32(r, max(0, (rows-1)*stride+hd))
+				dst := fill(rows+1, float32(-5))
+				DotsF32(dst[:rows], q, k, stride)
+				if dst[rows] != -5 {
+					t.Fatalf("hd=%d rows=%d: wrote past the end", hd, rows)
+				}
+				for j := 0; j < rows; j++ {
+					want := DotF32(q, k[j*stride:j*stride+hd])
+					if math.Float32bits(dst[j]) != math.Float32bits(want) {
+						t.Fatalf("hd=%d rows=%d row %d: %v, DotF32 %v", hd, rows, j, dst[j], want)
+					}
+				}
+			}
+		}
+	})
 }
 
 // WeightedSum follows the float rule of doc.go per column, and leaves the

@@ -245,8 +245,9 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 			n := r.pos + 1
 			scores = grow(scores, n)
 			K, V := r.seq.K[l], r.seq.V[l]
-			for j := 0; j < n; j++ {
-				scores[j] = kernels.DotF32(qv, K[j*kvDim+kv*hd:j*kvDim+(kv+1)*hd]) * scale
+			kernels.DotsF32(scores, qv, K[kv*hd:], kvDim)
+			for j := range scores {
+				scores[j] *= scale
 			}
 			kernels.Softmax(scores)
 			kernels.WeightedSum(s.att[t*qDim+h*hd:t*qDim+(h+1)*hd], scores[:n], V[kv*hd:], kvDim)
