@@ -33,6 +33,7 @@ func install(l Level) {
 	gemvF16 = gemvF16NEONGo
 	dotBF16 = dotBF16NEONGo
 	dotF32 = dotF32NEONGo
+	dotsF32 = dotsF32NEONGo
 	weightedSum = weightedSumNEONGo
 	rmsNorm = rmsNormNEONGo
 	squaredReLUMul = squaredReLUMulNEONGo

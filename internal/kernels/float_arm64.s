@@ -233,6 +233,44 @@ df32_done:
 	FMOVS F0, ret+24(FP)
 	RET
 
+// func dotsF32NEON(dst, q, k *float32, stride, rows, n int)
+// dst[j] = the first n values (a multiple of 16) of q·(k + j·stride) for
+// j < rows, each with dotF32NEON's loop and reduction.
+TEXT ·dotsF32NEON(SB), NOSPLIT, $0-48
+	MOVD dst+0(FP), R3
+	MOVD k+16(FP), R4
+	MOVD stride+24(FP), R5
+	LSL  $2, R5, R5
+	MOVD rows+32(FP), R6
+	CBZ  R6, dots_ret
+
+dots_row:
+	MOVD q+8(FP), R0
+	MOVD R4, R1
+	MOVD n+40(FP), R2
+	ZERO_V16_V19
+	LSR  $4, R2, R2
+
+dots_loop:
+	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FMLA_S(16, 0, 4)
+	FMLA_S(17, 1, 5)
+	FMLA_S(18, 2, 6)
+	FMLA_S(19, 3, 7)
+	SUBS   $1, R2, R2
+	BNE    dots_loop
+
+	DOT4_SUM
+	FMOVS F0, (R3)
+	ADD   $4, R3
+	ADD   R5, R4
+	SUBS  $1, R6, R6
+	BNE   dots_row
+
+dots_ret:
+	RET
+
 // func weightedSumNEON(dst *float32, w *float32, n int, src *float32, stride, cols int)
 // dst[i] = Σ_j w[j]·src[j*stride+i] for i < cols (a multiple of 4): 32
 // columns at a time in eight accumulators (each weight broadcast once per

@@ -256,23 +256,7 @@ func dotF32AVX2Go(a, b []float32) float32 {
 //go:noescape
 func dotsF32AVX2(dst, q, k *float32, stride, rows, n int)
 
-// dotsF32AVX2Go runs dotF32AVX2's loop and reduction once per key row in
-// one call, then adds each row's tail as dotF32AVX2Go does. DotsF32 has
-// checked the lengths.
-func dotsF32AVX2Go(dst, q, k []float32, stride int) {
-	n := len(q)
-	v := n &^ 31
-	if v == 0 {
-		dotsF32Generic(dst, q, k, stride)
-		return
-	}
-	dotsF32AVX2(&dst[0], &q[0], &k[0], stride, len(dst), v)
-	if v < n {
-		for j := range dst {
-			dst[j] = dotF32Tail(dst[j], q[v:], k[j*stride+v:j*stride+n])
-		}
-	}
-}
+func dotsF32AVX2Go(dst, q, k []float32, stride int) { dotsF32With(dotsF32AVX2, 32, dst, q, k, stride) }
 
 //go:noescape
 func gemvQ8_0AVX2(dst *float32, data *byte, rowBytes, rows int, x *float32, nb int)

@@ -188,11 +188,13 @@ func dotF32NEONGo(a, b []float32) float32 {
 	if v > 0 {
 		acc = dotF32NEON(&a[0], &b[0], v)
 	}
-	for i := v; i < n; i++ {
-		acc += a[i] * b[i]
-	}
-	return acc
+	return dotF32Tail(acc, a[v:], b[v:n])
 }
+
+//go:noescape
+func dotsF32NEON(dst, q, k *float32, stride, rows, n int)
+
+func dotsF32NEONGo(dst, q, k []float32, stride int) { dotsF32With(dotsF32NEON, 16, dst, q, k, stride) }
 
 //go:noescape
 func gemvQ6KQ8KSDOT(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)

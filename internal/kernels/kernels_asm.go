@@ -142,3 +142,22 @@ func gemvQ6KQ8KWith(k func(dst *float32, data *byte, rows int, xq *int8, xd *flo
 	}
 	k(&dst[0], &data[0], len(dst), &a.Q[0], &a.D[0], &a.BSums[0], nb)
 }
+
+// dotsF32With runs a multi-row dot kernel, which runs the level's DotF32
+// loop and reduction once per key row over the first multiple of step
+// values, then adds each row's tail as that DotF32 does. DotsF32 has
+// checked the lengths.
+func dotsF32With(kern func(dst, q, k *float32, stride, rows, n int), step int, dst, q, k []float32, stride int) {
+	n := len(q)
+	v := n &^ (step - 1)
+	if v == 0 {
+		dotsF32Generic(dst, q, k, stride)
+		return
+	}
+	kern(&dst[0], &q[0], &k[0], stride, len(dst), v)
+	if v < n {
+		for j := range dst {
+			dst[j] = dotF32Tail(dst[j], q[v:], k[j*stride+v:j*stride+n])
+		}
+	}
+}
