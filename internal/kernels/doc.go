@@ -61,7 +61,8 @@
 // and a 4-row × 3-activation tile for the rest. GemvQ8_0 widens the
 // weights to float32 and uses fused multiply-adds; GemvQ6KQ8K decodes the
 // six-bit codes in registers and multiplies with VPMADDUBSW/VPMADDWD.
-// WeightedSum keeps 64 columns in registers per pass. arm64 NEON: SDOT kernels (4×4 tile)
+// WeightedSum keeps 64 columns in registers per pass; DotsF32 runs
+// DotF32's loop once per key row inside one call (also on NEON). arm64 NEON: SDOT kernels (4×4 tile)
 // where the CPU has the dot-product extension, widening multiplies where it
 // has not, plus quantisation and the float kernels. amd64 AVX512 (AVX-512 F, BW,
 // VL and VNNI, on top of AVX2): GemmI2S with VPDPBUSD, a 4-row kernel for
