@@ -55,6 +55,7 @@ type BenchResult struct {
 	Threads        int     `json:"threads"`
 	PromptTokens   int     `json:"n_prompt"`
 	GenTokens      int     `json:"n_gen"`
+	Depth          int     `json:"n_depth"`
 	Reps           int     `json:"reps"`
 	PPTokS         float64 `json:"pp_tok_s"`
 	PPStd          float64 `json:"pp_tok_s_std"`
@@ -72,6 +73,10 @@ type BenchResult struct {
 // BenchOptions control Bench.
 type BenchOptions struct {
 	Prompt, Gen, Reps int
+	// Depth is how many tokens are already in the KV cache when each
+	// prefill and decode test starts (llama-bench's -d): attention then
+	// reads that much context, as in a long chat.
+	Depth int
 	// BandwidthBytes is the buffer the memory test reads (default 1 GiB).
 	BandwidthBytes int64
 }
@@ -81,17 +86,17 @@ type BenchOptions struct {
 // token reads, and the machine's memory read bandwidth, measured on the
 // spot with the engine's threads.
 func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
-	if o.Prompt < 0 || o.Gen < 0 || o.Reps < 1 {
-		return BenchResult{}, fmt.Errorf("bench: need prompt >= 0, gen >= 0, reps >= 1 (got %d, %d, %d)", o.Prompt, o.Gen, o.Reps)
+	if o.Prompt < 0 || o.Gen < 0 || o.Reps < 1 || o.Depth < 0 {
+		return BenchResult{}, fmt.Errorf("bench: need prompt >= 0, gen >= 0, depth >= 0, reps >= 1 (got %d, %d, %d, %d)", o.Prompt, o.Gen, o.Depth, o.Reps)
 	}
 	var res BenchResult
 	err := m.use(func(st *state) error {
 		c := st.m.Config()
-		if o.Prompt+o.Gen >= c.MaxPos {
-			return fmt.Errorf("bench: %d prompt + %d generated tokens exceed the context of %d", o.Prompt, o.Gen, c.MaxPos)
+		if o.Depth+max(o.Prompt, o.Gen) >= c.MaxPos {
+			return fmt.Errorf("bench: depth %d + %d tokens exceed the context of %d", o.Depth, max(o.Prompt, o.Gen), c.MaxPos)
 		}
 		s := st.m.Stats()
-		res = BenchResult{Model: m.name, ISA: ISA(), Threads: m.eng.pool.Threads(), PromptTokens: o.Prompt, GenTokens: o.Gen,
+		res = BenchResult{Model: m.name, ISA: ISA(), Threads: m.eng.pool.Threads(), PromptTokens: o.Prompt, GenTokens: o.Gen, Depth: o.Depth,
 			Reps: o.Reps, WeightBytes: s.WeightBytes, EmbeddingType: s.EmbeddingTyp}
 		rng := rand.New(rand.NewPCG(7, 7))
 		tokens := func(n int) []int32 {
@@ -107,13 +112,25 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 		}
 		res.BandwidthBytes = n
 		// A decoded token reads every weight once, the KV cache of the
-		// positions before it (on average half of Gen), and one embedding row.
-		kv := int64(2*c.Layers*c.KVHeads*c.HeadDim*4) * int64(o.Gen) / 2
+		// positions before it (the depth and on average half of Gen), and
+		// one embedding row.
+		kv := int64(2*c.Layers*c.KVHeads*c.HeadDim*4) * (int64(o.Depth) + int64(o.Gen)/2)
 		res.BytesPerToken = s.WeightBytes + kv
 		// The bandwidth test runs right after each decode repetition, and
 		// each repetition is compared with its own measurement: on a shared
 		// host the bandwidth drifts by tens of percent within a minute, so
 		// one test at the end would compare decode with another moment.
+		// fill returns a cache of capacity n holding Depth tokens, which
+		// go in untimed, in one batch.
+		fill := func(n int) (*model.KVCache, error) {
+			seq := st.m.NewCache(n)
+			if o.Depth > 0 {
+				if _, err := st.m.Forward([]model.Input{{Seq: seq, Tokens: tokens(o.Depth)}}); err != nil {
+					return nil, err
+				}
+			}
+			return seq, nil
+		}
 		bw := newBandwidthTest(m.eng, n)
 		var pp, tg, bws, fracs []float64
 		// One untimed round warms caches and page tables.
@@ -122,7 +139,10 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 				return err
 			}
 			if o.Prompt > 0 {
-				seq := st.m.NewCache(o.Prompt + 1)
+				seq, err := fill(o.Depth + o.Prompt + 1)
+				if err != nil {
+					return err
+				}
 				t0 := time.Now()
 				if _, err := st.m.Forward([]model.Input{{Seq: seq, Tokens: tokens(o.Prompt)}}); err != nil {
 					return err
@@ -132,7 +152,10 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 				}
 			}
 			if o.Gen > 0 {
-				seq := st.m.NewCache(o.Gen + 1)
+				seq, err := fill(o.Depth + o.Gen + 1)
+				if err != nil {
+					return err
+				}
 				ids := tokens(o.Gen)
 				t0 := time.Now()
 				for _, id := range ids {

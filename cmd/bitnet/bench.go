@@ -23,6 +23,7 @@ func newBenchCmd() *cobra.Command {
 		mf                  modelFlags
 		synthetic           []string
 		threads, isas       string
+		depthList           string
 		pp, tg, reps        int
 		embd                string
 		asJSON, asCSV, asMD bool
@@ -34,7 +35,8 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure prefill and decode speed against the memory-bandwidth limit",
 		Long: `Measure prompt processing (pp: one batch of -p tokens) and text generation
 (tg: -n tokens one at a time) in tokens/s, like llama-bench, with the spread
-over -r repetitions. Also print the bytes read per decoded token, the memory
+over -r repetitions. -d puts that many tokens in the KV cache before each
+test, as in a long chat, so that attention reads that much context. Also print the bytes read per decoded token, the memory
 read bandwidth measured on the spot, and the fraction of the bandwidth limit
 that decode reaches.
 
@@ -43,11 +45,20 @@ that decode reaches.
 published model, without any file (names: ` + strings.Join(bitnet.SyntheticModels(), ", ") + `).`,
 		Example: `  bitnet bench
   bitnet bench --synthetic bitnet-b1.58-2B-4T -t 1,2 --isa generic,avx2 --md
-  bitnet bench -m ggml-model-i2_s.gguf -p 128 -n 32 -r 3 --json`,
+  bitnet bench -m ggml-model-i2_s.gguf -p 128 -n 32 -r 3 --json
+  bitnet bench --synthetic bitnet-b1.58-2B-4T -p 0 -n 32 -d 0,1024,2048`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if pp < 0 || tg < 0 || reps < 1 {
 				return usagef("-p and -n must be >= 0 and -r >= 1")
+			}
+			var depths []int
+			for _, s := range strings.Split(depthList, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < 0 {
+					return usagef("-d: %q is not a token count", s)
+				}
+				depths = append(depths, n)
 			}
 			if mf.model != "" && len(synthetic) > 0 {
 				return usagef("give -m or --synthetic, not both")
@@ -93,15 +104,18 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 							eng.Close()
 							return err
 						}
-						r, err := m.Bench(cmd.Context(), bitnet.BenchOptions{Prompt: pp, Gen: tg, Reps: reps, BandwidthBytes: bwBytes})
+						for _, d := range depths {
+							r, err := m.Bench(cmd.Context(), bitnet.BenchOptions{Prompt: pp, Gen: tg, Depth: d, Reps: reps, BandwidthBytes: bwBytes})
+							if err != nil {
+								eng.Close()
+								return err
+							}
+							rows = append(rows, r)
+							if !asJSON && !asCSV && !asMD && isTerminal(cmd.ErrOrStderr()) {
+								fmt.Fprintf(cmd.ErrOrStderr(), "done: %s %s t=%d d=%d\n", r.Model, r.ISA, r.Threads, d)
+							}
+						}
 						eng.Close()
-						if err != nil {
-							return err
-						}
-						rows = append(rows, r)
-						if !asJSON && !asCSV && !asMD && isTerminal(cmd.ErrOrStderr()) {
-							fmt.Fprintf(cmd.ErrOrStderr(), "done: %s %s t=%d\n", r.Model, r.ISA, r.Threads)
-						}
 					}
 				}
 			}
@@ -117,6 +131,7 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 	fs.IntVarP(&pp, "n-prompt", "p", 128, "prompt tokens for the prefill test (0: skip)")
 	fs.IntVarP(&tg, "n-gen", "n", 32, "generated tokens for the decode test (0: skip)")
 	fs.IntVarP(&reps, "repetitions", "r", 3, "repetitions of each test")
+	fs.StringVarP(&depthList, "n-depth", "d", "0", "tokens already in the KV cache at the start of each test, comma-separated")
 	fs.StringVar(&embd, "embd-type", "f16", "embedding/lm_head type of synthetic models: f16, bf16, q8_0, q6_k")
 	fs.Int64Var(&bwBytes, "bandwidth-bytes", 1<<30, "buffer size of the memory bandwidth test")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements to this file (read it with go tool pprof)")
@@ -139,17 +154,17 @@ func printBench(cmd *cobra.Command, rows []bitnet.BenchResult, asJSON, asCSV, as
 		return nil
 	case asCSV:
 		w := csv.NewWriter(out)
-		w.Write([]string{"model", "isa", "threads", "embd", "pp_tok_s", "pp_std", "tg_tok_s", "tg_std", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction"})
+		w.Write([]string{"model", "isa", "threads", "embd", "pp_tok_s", "pp_std", "tg_tok_s", "tg_std", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction", "n_depth"})
 		for _, r := range rows {
 			w.Write([]string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, f2(r.PPTokS), f2(r.PPStd), f2(r.TGTokS), f2(r.TGStd),
-				strconv.FormatInt(r.BytesPerToken, 10), f2(r.BandwidthGBs), fmt.Sprintf("%.3f", r.BandwidthFrac)})
+				strconv.FormatInt(r.BytesPerToken, 10), f2(r.BandwidthGBs), fmt.Sprintf("%.3f", r.BandwidthFrac), strconv.Itoa(r.Depth)})
 		}
 		w.Flush()
 		return w.Error()
 	}
-	header := []string{"model", "isa", "threads", "embd", fmt.Sprintf("pp%d tok/s", firstOr(rows).PromptTokens), fmt.Sprintf("tg%d tok/s", firstOr(rows).GenTokens), "MB/token", "bandwidth GB/s", "tg limit tok/s", "of limit"}
+	header := []string{"model", "isa", "threads", "embd", "depth", fmt.Sprintf("pp%d tok/s", firstOr(rows).PromptTokens), fmt.Sprintf("tg%d tok/s", firstOr(rows).GenTokens), "MB/token", "bandwidth GB/s", "tg limit tok/s", "of limit"}
 	cells := func(r bitnet.BenchResult) []string {
-		return []string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, fmt.Sprintf("%.2f ± %.2f", r.PPTokS, r.PPStd),
+		return []string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, strconv.Itoa(r.Depth), fmt.Sprintf("%.2f ± %.2f", r.PPTokS, r.PPStd),
 			fmt.Sprintf("%.2f ± %.2f", r.TGTokS, r.TGStd), fmt.Sprintf("%.1f", float64(r.BytesPerToken)/1e6),
 			fmt.Sprintf("%.1f", r.BandwidthGBs), fmt.Sprintf("%.1f", r.TGLimitTokS), fmt.Sprintf("%.0f%%", 100*r.BandwidthFrac)}
 	}

@@ -34,6 +34,33 @@ func TestBenchJSON(t *testing.T) {
 	}
 }
 
+// -d measures each depth on one loaded model: one row per depth, and the
+// decode bytes grow by exactly the KV cache of the context.
+func TestBenchDepth(t *testing.T) {
+	code, stdout, stderr := cli(t, "", "bench", "-p", "4", "-n", "4", "-r", "1", "-t", "1", "-d", "0,400", "--bandwidth-bytes", "8388608", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []bitnet.BenchResult
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var r bitnet.BenchResult
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, r)
+	}
+	if len(rows) != 2 || rows[0].Depth != 0 || rows[1].Depth != 400 {
+		t.Fatalf("rows %+v", rows)
+	}
+	// bitnet-tiny: 2 layers, 2 KV heads of 64, float32 K and V.
+	if d := rows[1].BytesPerToken - rows[0].BytesPerToken; d != 400*2*2*2*64*4 {
+		t.Errorf("depth 400 adds %d bytes per token", d)
+	}
+	if !(rows[1].TGTokS > 0) || !(rows[1].PPTokS > 0) {
+		t.Errorf("depth 400: %+v", rows[1])
+	}
+}
+
 func TestBenchBadInput(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "-r", "0"},
@@ -41,6 +68,8 @@ func TestBenchBadInput(t *testing.T) {
 		{"bench", "--synthetic", "gpt-5"},
 		{"bench", "--isa", "mmx"},
 		{"bench", "--synthetic", "bitnet-b1.58-2B-4T", "--embd-type", "q4_0"},
+		{"bench", "-d", "-1"},
+		{"bench", "-d", "100000", "-p", "4", "-n", "4", "-r", "1"},
 	} {
 		if code, _, stderr := cli(t, "", args...); code == 0 || stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
