@@ -3,18 +3,24 @@ package model
 import "fmt"
 
 // KVCache holds the keys and values of one sequence for every layer, in
-// float32, position-major: K[layer][pos*kvDim + j].
+// float32 and head-major: layer l's key j of position p of KV head h is
+// K[l][(h*capacity+p)*headDim+j]. One head's keys and values are then
+// contiguous, so attention streams them linearly (position-major rows
+// read 512-byte pieces 2.5 KB apart on the 2B-4T shape, which made
+// attention over 1024 positions about 30 % slower).
 type KVCache struct {
-	K, V  [][]float32
-	kvDim int
-	n     int
-	max   int
+	K, V           [][]float32
+	heads, headDim int
+	capacity       int // positions allocated per head
+	n              int
+	max            int
 }
 
-// NewKVCache makes a cache for up to maxLen positions. Memory grows with
-// use, so a long context costs nothing until it is filled.
-func NewKVCache(layers, kvDim, maxLen int) *KVCache {
-	return &KVCache{K: make([][]float32, layers), V: make([][]float32, layers), kvDim: kvDim, max: maxLen}
+// NewKVCache makes a cache for up to maxLen positions of kvHeads heads of
+// headDim values. Memory grows with use, so a long context costs nothing
+// until it is filled.
+func NewKVCache(layers, kvHeads, headDim, maxLen int) *KVCache {
+	return &KVCache{K: make([][]float32, layers), V: make([][]float32, layers), heads: kvHeads, headDim: headDim, max: maxLen}
 }
 
 // Len returns the number of positions held.
@@ -40,24 +46,51 @@ func (c *KVCache) Bytes() int64 {
 	return b
 }
 
+// Put stores the keys and values of position pos in layer l: k and v hold
+// all heads, head after head.
+func (c *KVCache) Put(l, pos int, k, v []float32) {
+	hd := c.headDim
+	for h := 0; h < c.heads; h++ {
+		o := (h*c.capacity + pos) * hd
+		copy(c.K[l][o:o+hd], k[h*hd:(h+1)*hd])
+		copy(c.V[l][o:o+hd], v[h*hd:(h+1)*hd])
+	}
+}
+
+// Head returns head h's keys and values in layer l for positions 0..n-1,
+// headDim values per position.
+func (c *KVCache) Head(l, h, n int) (k, v []float32) {
+	o := h * c.capacity * c.headDim
+	return c.K[l][o : o+n*c.headDim], c.V[l][o : o+n*c.headDim]
+}
+
+// resize reallocates every layer for capacity positions per head, keeping
+// the first n positions of each head.
+func (c *KVCache) resize(capacity int) {
+	hd := c.headDim
+	for l := range c.K {
+		k := make([]float32, c.heads*capacity*hd)
+		v := make([]float32, c.heads*capacity*hd)
+		if c.K[l] != nil {
+			for h := 0; h < c.heads; h++ {
+				copy(k[h*capacity*hd:(h*capacity+c.n)*hd], c.K[l][h*c.capacity*hd:(h*c.capacity+c.n)*hd])
+				copy(v[h*capacity*hd:(h*capacity+c.n)*hd], c.V[l][h*c.capacity*hd:(h*c.capacity+c.n)*hd])
+			}
+		}
+		c.K[l], c.V[l] = k, v
+	}
+	c.capacity = capacity
+}
+
 // reserve makes room for n more positions in every layer.
 func (c *KVCache) reserve(n int) error {
 	need := c.n + n
 	if need > c.max {
 		return fmt.Errorf("%w: %d positions needed, context holds %d", ErrContextFull, need, c.max)
 	}
-	for l := range c.K {
-		if cap(c.K[l]) < need*c.kvDim {
-			// Double, to amortise copies, but never past the context.
-			newCap := min(max(need, 2*cap(c.K[l])/c.kvDim, 64), c.max)
-			k := make([]float32, len(c.K[l]), newCap*c.kvDim)
-			copy(k, c.K[l])
-			v := make([]float32, len(c.V[l]), newCap*c.kvDim)
-			copy(v, c.V[l])
-			c.K[l], c.V[l] = k, v
-		}
-		c.K[l] = c.K[l][:need*c.kvDim]
-		c.V[l] = c.V[l][:need*c.kvDim]
+	if need > c.capacity {
+		// Double, to amortise copies, but never past the context.
+		c.resize(min(max(need, 2*c.capacity, 64), c.max))
 	}
 	return nil
 }
@@ -77,11 +110,21 @@ func (c *KVCache) Commit(n int) { c.n += n }
 // CopyFrom makes c hold exactly the positions of src (beam search forks a
 // sequence this way).
 func (c *KVCache) CopyFrom(src *KVCache) {
+	c.max, c.heads, c.headDim = src.max, src.heads, src.headDim
+	if len(c.K) != len(src.K) {
+		c.K, c.V = make([][]float32, len(src.K)), make([][]float32, len(src.K))
+		c.capacity = 0
+	}
+	c.n = 0
+	if c.capacity < src.n || len(c.K) > 0 && len(c.K[0]) != c.heads*c.capacity*c.headDim {
+		c.resize(max(src.n, 1))
+	}
 	c.n = src.n
-	c.max = src.max
-	c.kvDim = src.kvDim
+	hd := c.headDim
 	for l := range src.K {
-		c.K[l] = append(c.K[l][:0], src.K[l][:src.n*src.kvDim]...)
-		c.V[l] = append(c.V[l][:0], src.V[l][:src.n*src.kvDim]...)
+		for h := 0; h < c.heads; h++ {
+			copy(c.K[l][h*c.capacity*hd:(h*c.capacity+c.n)*hd], src.K[l][h*src.capacity*hd:(h*src.capacity+c.n)*hd])
+			copy(c.V[l][h*c.capacity*hd:(h*c.capacity+c.n)*hd], src.V[l][h*src.capacity*hd:(h*src.capacity+c.n)*hd])
+		}
 	}
 }

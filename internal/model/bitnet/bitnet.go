@@ -150,7 +150,7 @@ func (m *Model) NewCache(maxLen int) *model.KVCache {
 	if maxLen <= 0 || maxLen > m.cfg.MaxPos {
 		maxLen = m.cfg.MaxPos
 	}
-	return model.NewKVCache(m.cfg.Layers, m.cfg.KVHeads*m.cfg.HeadDim, maxLen)
+	return model.NewKVCache(m.cfg.Layers, m.cfg.KVHeads, m.cfg.HeadDim, maxLen)
 }
 
 // Stats reports memory use.

@@ -230,8 +230,7 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 		}
 		// Tokens of one sequence have distinct positions, so these
 		// writes never overlap.
-		copy(r.seq.K[l][r.pos*kvDim:(r.pos+1)*kvDim], s.k[t*kvDim:(t+1)*kvDim])
-		copy(r.seq.V[l][r.pos*kvDim:(r.pos+1)*kvDim], s.v[t*kvDim:(t+1)*kvDim])
+		r.seq.Put(l, r.pos, s.k[t*kvDim:(t+1)*kvDim], s.v[t*kvDim:(t+1)*kvDim])
 	})
 	group := c.Heads / c.KVHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -244,13 +243,13 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 			qv := s.q[t*qDim+h*hd : t*qDim+(h+1)*hd]
 			n := r.pos + 1
 			scores = grow(scores, n)
-			K, V := r.seq.K[l], r.seq.V[l]
-			kernels.DotsF32(scores, qv, K[kv*hd:], kvDim)
+			K, V := r.seq.Head(l, kv, n)
+			kernels.DotsF32(scores, qv, K, hd)
 			for j := range scores {
 				scores[j] *= scale
 			}
 			kernels.Softmax(scores)
-			kernels.WeightedSum(s.att[t*qDim+h*hd:t*qDim+(h+1)*hd], scores[:n], V[kv*hd:], kvDim)
+			kernels.WeightedSum(s.att[t*qDim+h*hd:t*qDim+(h+1)*hd], scores[:n], V, hd)
 		}
 	})
 	m.perToken(T, func(t int) {
