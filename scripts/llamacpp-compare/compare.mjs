@@ -1,4 +1,4 @@
-// Usage: node compare.mjs [-t 2] [-p 128] [-n 32] [-r 3] [--bitnet PATH] FILE.gguf...
+// Usage: node compare.mjs [-t 2] [-p 128] [-n 32] [-d 0] [-r 3] [--bitnet PATH] FILE.gguf...
 //
 // For each round and each file it runs llama.cpp (llamacpp-bench.mjs) and
 // `bitnet bench -r 1`, one after the other, so both engines see the same
@@ -10,16 +10,16 @@ import {fileURLToPath} from "node:url";
 import path from "node:path";
 
 const args = process.argv.slice(2);
-const opt = {t: "2", p: "128", n: "32", r: "3", bitnet: "bitnet"};
+const opt = {t: "2", p: "128", n: "32", d: "0", r: "3", bitnet: "bitnet"};
 const files = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
-  if (a === "-t" || a === "-p" || a === "-n" || a === "-r") opt[a.slice(1)] = args[++i];
+  if (["-t", "-p", "-n", "-d", "-r"].includes(a)) opt[a.slice(1)] = args[++i];
   else if (a === "--bitnet") opt.bitnet = args[++i];
   else if (a.startsWith("-")) throw new Error(`unknown flag ${a}`);
   else files.push(a);
 }
-if (files.length === 0) throw new Error("usage: node compare.mjs [-t N] [-p N] [-n N] [-r N] [--bitnet PATH] FILE.gguf...");
+if (files.length === 0) throw new Error("usage: node compare.mjs [-t N] [-p N] [-n N] [-d N] [-r N] [--bitnet PATH] FILE.gguf...");
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const runJSON = (cmd, argv) => {
@@ -29,8 +29,8 @@ const runJSON = (cmd, argv) => {
 const res = Object.fromEntries(files.map(f => [f, {llama: [], bitnet: []}]));
 for (let r = 0; r < +opt.r; r++) {
   for (const f of files) {
-    res[f].llama.push(runJSON("node", [path.join(here, "llamacpp-bench.mjs"), f, opt.t, opt.p, opt.n]));
-    res[f].bitnet.push(runJSON(opt.bitnet, ["bench", "-m", f, "-t", opt.t, "-p", opt.p, "-n", opt.n, "-r", "1", "--json"]));
+    res[f].llama.push(runJSON("node", [path.join(here, "llamacpp-bench.mjs"), f, opt.t, opt.p, opt.n, opt.d]));
+    res[f].bitnet.push(runJSON(opt.bitnet, ["bench", "-m", f, "-t", opt.t, "-p", opt.p, "-n", opt.n, "-d", opt.d, "-r", "1", "--json"]));
     process.stderr.write(`round ${r + 1}/${opt.r} ${path.basename(f)}: llama.cpp pp ${res[f].llama.at(-1).pp_tok_s.toFixed(1)} tg ${res[f].llama.at(-1).tg_tok_s.toFixed(1)}; bitnet pp ${res[f].bitnet.at(-1).pp_tok_s.toFixed(1)} tg ${res[f].bitnet.at(-1).tg_tok_s.toFixed(1)}\n`);
   }
 }
@@ -38,12 +38,14 @@ const median = xs => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-console.log(`| file | llama.cpp pp${opt.p} | bitnet pp${opt.p} | pp ratio | llama.cpp tg${opt.n} | bitnet tg${opt.n} | tg ratio | bitnet of limit |`);
+const at = opt.d !== "0" ? ` @ d${opt.d}` : "";
+console.log(`| file | llama.cpp pp${opt.p}${at} | bitnet pp${opt.p}${at} | pp ratio | llama.cpp tg${opt.n}${at} | bitnet tg${opt.n}${at} | tg ratio | bitnet of limit |`);
 console.log("|---|---|---|---|---|---|---|---|");
 for (const f of files) {
   const {llama, bitnet} = res[f];
   const lp = median(llama.map(x => x.pp_tok_s)), bp = median(bitnet.map(x => x.pp_tok_s));
   const lt = median(llama.map(x => x.tg_tok_s)), bt = median(bitnet.map(x => x.tg_tok_s));
   const frac = median(bitnet.map(x => x.bandwidth_fraction));
-  console.log(`| ${path.basename(f)} | ${lp.toFixed(1)} | ${bp.toFixed(1)} | ${(bp / lp).toFixed(2)}× | ${lt.toFixed(1)} | ${bt.toFixed(1)} | ${(bt / lt).toFixed(2)}× | ${(100 * frac).toFixed(0)} % |`);
+  const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}×` : "—");
+  console.log(`| ${path.basename(f)} | ${lp.toFixed(1)} | ${bp.toFixed(1)} | ${ratio(bp, lp)} | ${lt.toFixed(1)} | ${bt.toFixed(1)} | ${ratio(bt, lt)} | ${(100 * frac).toFixed(0)} % |`);
 }
