@@ -339,43 +339,10 @@ dbf_done:
 	VZEROUPPER
 	RET
 
-// func dotF32AVX2(a, b *float32, n int) float32
-// n is a multiple of 32.
-TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
-	MOVQ   a+0(FP), SI
-	MOVQ   b+8(FP), DI
-	MOVQ   n+16(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	SHRQ   $5, CX
-	JZ     df32_done
-
-df32_loop:
-	VMOVUPS     (SI), Y4
-	VMOVUPS     32(SI), Y5
-	VMOVUPS     64(SI), Y6
-	VMOVUPS     96(SI), Y7
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ        $128, SI
-	ADDQ        $128, DI
-	DECQ        CX
-	JNZ         df32_loop
-
-df32_done:
-	DOT4_SUM
-	VMOVSS X0, ret+24(FP)
-	VZEROUPPER
-	RET
-
 // func dotsF32AVX2(dst, q, k *float32, stride, rows, n int)
 // dst[j] = the first n values (a multiple of 32) of q·(k + j·stride) for
-// j < rows, each with dotF32AVX2's loop and reduction, so each equals
-// dotF32AVX2(q, k + j·stride, n) exactly.
+// j < rows: four accumulators over 32 values at a time, then DOT4_SUM.
+// DotF32 is the one-row case, so DotsF32 and DotF32 agree exactly.
 TEXT ·dotsF32AVX2(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), R8
 	MOVQ k+16(FP), R9

@@ -208,34 +208,10 @@ dbf_done:
 	FMOVS F0, ret+24(FP)
 	RET
 
-// func dotF32NEON(a, b *float32, n int) float32
-// n is a multiple of 16.
-TEXT ·dotF32NEON(SB), NOSPLIT, $0-28
-	MOVD a+0(FP), R0
-	MOVD b+8(FP), R1
-	MOVD n+16(FP), R2
-	ZERO_V16_V19
-	LSR  $4, R2, R2
-	CBZ  R2, df32_done
-
-df32_loop:
-	VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]
-	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
-	FMLA_S(16, 0, 4)
-	FMLA_S(17, 1, 5)
-	FMLA_S(18, 2, 6)
-	FMLA_S(19, 3, 7)
-	SUBS   $1, R2, R2
-	BNE    df32_loop
-
-df32_done:
-	DOT4_SUM
-	FMOVS F0, ret+24(FP)
-	RET
-
 // func dotsF32NEON(dst, q, k *float32, stride, rows, n int)
 // dst[j] = the first n values (a multiple of 16) of q·(k + j·stride) for
-// j < rows, each with dotF32NEON's loop and reduction.
+// j < rows: four accumulators over 16 values at a time, then DOT4_SUM.
+// DotF32 is the one-row case, so DotsF32 and DotF32 agree exactly.
 TEXT ·dotsF32NEON(SB), NOSPLIT, $0-48
 	MOVD dst+0(FP), R3
 	MOVD k+16(FP), R4

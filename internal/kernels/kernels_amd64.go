@@ -41,9 +41,6 @@ func gemvF16x4AVX2(dst *float32, rows *uint16, k, quads int, x *float32, n int)
 func dotBF16AVX2(row *uint16, x *float32, n int) float32
 
 //go:noescape
-func dotF32AVX2(a, b *float32, n int) float32
-
-//go:noescape
 func sumSquaresAVX2(x *float32, n int) float64
 
 //go:noescape
@@ -248,7 +245,7 @@ func dotF32AVX2Go(a, b []float32) float32 {
 	v := n &^ 31
 	var acc float32
 	if v > 0 {
-		acc = dotF32AVX2(&a[0], &b[0], v)
+		dotsF32AVX2(&acc, &a[0], &b[0], 0, 1, v)
 	}
 	return dotF32Tail(acc, a[v:], b[v:n])
 }

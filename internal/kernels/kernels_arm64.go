@@ -29,9 +29,6 @@ func dotF16NEON(row *uint16, x *float32, n int) float32
 //go:noescape
 func dotBF16NEON(row *uint16, x *float32, n int) float32
 
-//go:noescape
-func dotF32NEON(a, b *float32, n int) float32
-
 func dotI2SSDOTGo(w []byte, x []int8) int32 {
 	nb := len(x) / BlockWeights
 	if nb == 0 {
@@ -186,7 +183,7 @@ func dotF32NEONGo(a, b []float32) float32 {
 	v := n &^ 15
 	var acc float32
 	if v > 0 {
-		acc = dotF32NEON(&a[0], &b[0], v)
+		dotsF32NEON(&acc, &a[0], &b[0], 0, 1, v)
 	}
 	return dotF32Tail(acc, a[v:], b[v:n])
 }
