@@ -136,48 +136,31 @@
 	ADD     $210, R1;         \
 	ADD     $4, R7
 
+// The whole kernel for one way of forming the group dot products. Labels
+// are local to each TEXT, so both kernels can expand it.
+#define Q6_GEMV(GDOT) \
+	Q6_PROLOGUE;                         \
+	CBZ   R2, done;                      \
+	CBZ   R5, done;                      \
+row:                                     \
+	Q6_ROW_START;                        \
+block:                                   \
+	Q6_HALF(GDOT, 0, 128, 192, MUL_S);   \
+	Q6_HALF(GDOT, 64, 160, 200, MLA_S);  \
+	Q6_BLOCK_END;                        \
+	SUBS  $1, R8, R8;                    \
+	BNE   block;                         \
+	FMOVS F20, (R0);                     \
+	ADD   $4, R0;                        \
+	SUBS  $1, R2, R2;                    \
+	BNE   row;                           \
+done:                                    \
+	RET
+
 // func gemvQ6KQ8KSDOT(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
 TEXT ·gemvQ6KQ8KSDOT(SB), NOSPLIT, $0-56
-	Q6_PROLOGUE
-	CBZ R2, q6s_done
-	CBZ R5, q6s_done
-
-q6s_row:
-	Q6_ROW_START
-
-q6s_block:
-	Q6_HALF(GDOT_SDOT, 0, 128, 192, MUL_S)
-	Q6_HALF(GDOT_SDOT, 64, 160, 200, MLA_S)
-	Q6_BLOCK_END
-	SUBS  $1, R8, R8
-	BNE   q6s_block
-	FMOVS F20, (R0)
-	ADD   $4, R0
-	SUBS  $1, R2, R2
-	BNE   q6s_row
-
-q6s_done:
-	RET
+	Q6_GEMV(GDOT_SDOT)
 
 // func gemvQ6KQ8KNoDot(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
 TEXT ·gemvQ6KQ8KNoDot(SB), NOSPLIT, $0-56
-	Q6_PROLOGUE
-	CBZ R2, q6n_done
-	CBZ R5, q6n_done
-
-q6n_row:
-	Q6_ROW_START
-
-q6n_block:
-	Q6_HALF(GDOT_NODOT, 0, 128, 192, MUL_S)
-	Q6_HALF(GDOT_NODOT, 64, 160, 200, MLA_S)
-	Q6_BLOCK_END
-	SUBS  $1, R8, R8
-	BNE   q6n_block
-	FMOVS F20, (R0)
-	ADD   $4, R0
-	SUBS  $1, R2, R2
-	BNE   q6n_row
-
-q6n_done:
-	RET
+	Q6_GEMV(GDOT_NODOT)
