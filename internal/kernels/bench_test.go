@@ -233,11 +233,12 @@ func BenchmarkGemvBlockQ(b *testing.B) {
 	}
 }
 
-// Attention scores of one head at position 512: 512 key rows of 128, 640
-// apart (the 2B-4T KV cache row), against DotF32 called per row.
+// Attention scores of one head at position 512: 512 key rows of 128, back
+// to back as the head-major KV cache holds them, against DotF32 called per
+// row.
 func BenchmarkDotsF32(b *testing.B) {
 	r := rand.New(rand.NewPCG(29, 29))
-	const n, hd, stride = 512, 128, 640
+	const n, hd, stride = 512, 128, 128
 	q, k := randF32(r, hd), randF32(r, (n-1)*stride+hd)
 	dst := make([]float32, n)
 	forEachBenchVariant(b, fmt.Sprintf("%dx%d", n, hd), func(b *testing.B) {
@@ -258,10 +259,11 @@ func BenchmarkDotsF32(b *testing.B) {
 	})
 }
 
-// Attention output of one head at position 512: 512 value rows of 128.
+// Attention output of one head at position 512: 512 value rows of 128,
+// back to back as the head-major KV cache holds them.
 func BenchmarkWeightedSum(b *testing.B) {
 	r := rand.New(rand.NewPCG(23, 23))
-	const n, hd, stride = 512, 128, 640
+	const n, hd, stride = 512, 128, 128
 	w, src := randF32(r, n), randF32(r, (n-1)*stride+hd)
 	dst := make([]float32, hd)
 	forEachBenchVariant(b, fmt.Sprintf("%dx%d", n, hd), func(b *testing.B) {
