@@ -116,10 +116,6 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 		// one embedding row.
 		kv := int64(2*c.Layers*c.KVHeads*c.HeadDim*4) * (int64(o.Depth) + int64(o.Gen)/2)
 		res.BytesPerToken = s.WeightBytes + kv
-		// The bandwidth test runs right after each decode repetition, and
-		// each repetition is compared with its own measurement: on a shared
-		// host the bandwidth drifts by tens of percent within a minute, so
-		// one test at the end would compare decode with another moment.
 		// fill returns a cache of capacity n holding Depth tokens, which
 		// go in untimed, in one batch.
 		fill := func(n int) (*model.KVCache, error) {
@@ -131,6 +127,10 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 			}
 			return seq, nil
 		}
+		// The bandwidth test runs right after each decode repetition, and
+		// each repetition is compared with its own measurement: on a shared
+		// host the bandwidth drifts by tens of percent within a minute, so
+		// one test at the end would compare decode with another moment.
 		bw := newBandwidthTest(m.eng, n)
 		var pp, tg, bws, fracs []float64
 		// One untimed round warms caches and page tables.
