@@ -6,7 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
+	"unsafe"
 
+	"github.com/bitnet-go/bitnet/internal/arena"
 	"github.com/bitnet-go/bitnet/internal/engine"
 	"github.com/bitnet-go/bitnet/internal/kernels"
 	"github.com/bitnet-go/bitnet/internal/model"
@@ -132,6 +134,7 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 		// host the bandwidth drifts by tens of percent within a minute, so
 		// one test at the end would compare decode with another moment.
 		bw := newBandwidthTest(m.eng, n)
+		defer bw.close()
 		var pp, tg, bws, fracs []float64
 		// One untimed round warms caches and page tables.
 		for r := -1; r < o.Reps; r++ {
@@ -207,9 +210,12 @@ func meanStd(x []float64) (float64, float64) {
 }
 
 // bandwidthTest reads a buffer with the engine's threads (a STREAM-like
-// sum) to measure the memory read bandwidth.
+// sum) to measure the memory read bandwidth. The buffer comes from the same
+// kind of memory as weights built at load (an arena, in huge pages where
+// the OS gives them), so that the limit is not understated for them.
 type bandwidthTest struct {
 	e    *Engine
+	mem  *arena.Arena
 	buf  []uint64
 	sums []uint64
 }
@@ -217,11 +223,17 @@ type bandwidthTest struct {
 const bandwidthChunk = 1 << 15
 
 func newBandwidthTest(e *Engine, n int64) *bandwidthTest {
-	buf := make([]uint64, n/8)
+	mem := arena.New()
+	buf := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(mem.Alloc(int(n/8)*8)))), n/8)
 	for i := range buf {
 		buf[i] = uint64(i) // touch every page so the passes measure reads, not faults
 	}
-	return &bandwidthTest{e: e, buf: buf, sums: make([]uint64, (len(buf)+bandwidthChunk-1)/bandwidthChunk)}
+	return &bandwidthTest{e: e, mem: mem, buf: buf, sums: make([]uint64, (len(buf)+bandwidthChunk-1)/bandwidthChunk)}
+}
+
+func (b *bandwidthTest) close() {
+	b.buf = nil
+	b.mem.Close()
 }
 
 // measure returns the best of passes reads of the buffer, in GB/s. Each

@@ -18,7 +18,7 @@ type ModelStats struct {
 	Name         string `json:"name"`
 	Path         string `json:"path"`
 	MappedBytes  int64  `json:"mapped_bytes"`   // weight files mapped in memory
-	HeapBytes    int64  `json:"heap_bytes"`     // weights repacked onto the heap
+	HeapBytes    int64  `json:"heap_bytes"`     // weights built at load (repacked), not in a file
 	KVCacheBytes int64  `json:"kv_cache_bytes"` // KV caches of running sequences
 	Slots        int    `json:"slots"`
 	Busy         int    `json:"busy_slots"`

@@ -819,7 +819,7 @@ func ternarySource(s *source, t *safetensors.Tensor, rows, k int) (func() (*quan
 			scale = 1 / scale
 		}
 		return func() (*quant.Ternary, error) {
-			w, err := quant.FromHFPacked(t.Data, rows, k, scale)
+			w, err := quant.FromHFPacked(nil, t.Data, rows, k, scale)
 			if err != nil {
 				return nil, fmt.Errorf("%s: tensor %s: %v", t.File, t.Name, err)
 			}
@@ -835,7 +835,7 @@ func ternarySource(s *source, t *safetensors.Tensor, rows, k int) (func() (*quan
 	return func() (*quant.Ternary, error) {
 		f := make([]float32, rows*k)
 		decodeFloats(t, 0, f)
-		w, err := quant.FromFloat(f, rows, k)
+		w, err := quant.FromFloat(nil, f, rows, k)
 		if err != nil {
 			return nil, fmt.Errorf("%s: tensor %s: %v", t.File, t.Name, err)
 		}

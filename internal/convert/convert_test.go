@@ -221,11 +221,11 @@ func TestTQDecodesLikeReference(t *testing.T) {
 				n++
 				gt, _ := got.Tensor(wt.Name)
 				k, rows := int(wt.Dims[0]), int(wt.Dims[1])
-				a, err := decode(got.Data(gt), rows, k)
+				a, err := decode(nil, got.Data(gt), rows, k)
 				if err != nil {
 					t.Fatal(err)
 				}
-				b, err := decode(want.Data(wt), rows, k)
+				b, err := decode(nil, want.Data(wt), rows, k)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -96,7 +96,7 @@ func goldenTensors(t *testing.T, master func(name string, w *quant.Ternary) stTe
 		case st.DType == safetensors.U8 && master != nil:
 			sc, _ := ck.Tensor(strings.TrimSuffix(n, ".weight") + ".weight_scale")
 			rows, k := 4*st.Shape[0], st.Shape[1]
-			w, err := quant.FromHFPacked(st.Data, rows, k, kernels.BF16ToF32(binary.LittleEndian.Uint16(sc.Data)))
+			w, err := quant.FromHFPacked(nil, st.Data, rows, k, kernels.BF16ToF32(binary.LittleEndian.Uint16(sc.Data)))
 			if err != nil {
 				t.Fatal(err)
 			}

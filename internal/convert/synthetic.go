@@ -149,7 +149,7 @@ func Synthetic(name string, o Options, seed uint64) (*Plan, error) {
 }
 
 func randomTernary(rng *rand.Rand, rows, k int) *quant.Ternary {
-	t := quant.NewTernary(rows, k)
+	t := quant.NewTernary(nil, rows, k)
 	for i := 0; i < len(t.Data); i += 8 {
 		v := rng.Uint64()
 		for j := 0; j < 8 && i+j < len(t.Data); j++ {

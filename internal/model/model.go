@@ -21,7 +21,7 @@ type Input struct {
 type Stats struct {
 	MappedBytes  int64 // file bytes mapped
 	WeightBytes  int64 // bytes of weights in their compute layout
-	HeapBytes    int64 // weights copied onto the heap (repacked tensors)
+	HeapBytes    int64 // weights built at load (repacked tensors), in an arena
 	Parameters   int64
 	TensorTypes  map[string]int
 	TensorCount  int

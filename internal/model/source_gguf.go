@@ -1,15 +1,18 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/bitnet-go/bitnet/internal/arena"
 	"github.com/bitnet-go/bitnet/internal/gguf"
 	"github.com/bitnet-go/bitnet/internal/quant"
 )
 
 type ggufTensors struct {
 	f     *gguf.File
+	mem   *arena.Arena // matrices repacked from TQ1_0, TQ2_0 and floats
 	stats Stats
 }
 
@@ -25,7 +28,7 @@ func openGGUF(path string) (*Config, Tensors, *Arch, error) {
 		f.Close()
 		return nil, nil, nil, err
 	}
-	g := &ggufTensors{f: f}
+	g := &ggufTensors{f: f, mem: arena.New()}
 	g.stats.MappedBytes = int64(f.DataOffset)
 	g.stats.TensorTypes = map[string]int{}
 	for _, t := range f.Tensors {
@@ -141,7 +144,7 @@ func (g *ggufTensors) Has(name string) bool {
 
 func (g *ggufTensors) Stats() Stats { return g.stats }
 
-func (g *ggufTensors) Close() error { return g.f.Close() }
+func (g *ggufTensors) Close() error { return errors.Join(g.f.Close(), g.mem.Close()) }
 
 // denseTypes maps the GGUF types an embedding or norm may have.
 var denseTypes = map[gguf.Type]quant.DenseType{
@@ -192,13 +195,13 @@ func (g *ggufTensors) Ternary(name string, out, in int) (*quant.Ternary, error) 
 	case gguf.I2_S:
 		w, err = quant.FromI2S(data, out, in)
 	case gguf.TQ2_0:
-		w, err = quant.FromTQ2(data, out, in)
+		w, err = quant.FromTQ2(g.mem, data, out, in)
 	case gguf.TQ1_0:
-		w, err = quant.FromTQ1(data, out, in)
+		w, err = quant.FromTQ1(g.mem, data, out, in)
 	case gguf.F32, gguf.F16, gguf.BF16:
 		var f []float32
 		if f, err = g.floats(t); err == nil {
-			w, err = quant.FromFloat(f, out, in)
+			w, err = quant.FromFloat(g.mem, f, out, in)
 		}
 	default:
 		return nil, fmt.Errorf("%s: tensor %q has type %s, which cannot hold BitNet weights (want I2_S, TQ1_0, TQ2_0, F16, BF16 or F32)", g.f.Path, name, t.Type)

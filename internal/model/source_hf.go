@@ -1,12 +1,14 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/bitnet-go/bitnet/internal/arena"
 	"github.com/bitnet-go/bitnet/internal/kernels"
 	"github.com/bitnet-go/bitnet/internal/quant"
 	"github.com/bitnet-go/bitnet/internal/safetensors"
@@ -17,6 +19,7 @@ type hfTensors struct {
 	dir         string
 	ck          *safetensors.Checkpoint
 	linearClass string
+	mem         *arena.Arena // repacked matrices
 	stats       Stats
 }
 
@@ -25,7 +28,7 @@ func openHFTensors(dir string, cfg *Config) (*hfTensors, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &hfTensors{dir: dir, ck: ck, linearClass: cfg.LinearClass}
+	h := &hfTensors{dir: dir, ck: ck, linearClass: cfg.LinearClass, mem: arena.New()}
 	h.stats.MappedBytes = ck.MappedBytes()
 	h.stats.TensorTypes = map[string]int{}
 	for _, n := range ck.Names() {
@@ -104,7 +107,7 @@ func (h *hfTensors) Has(name string) bool {
 
 func (h *hfTensors) Stats() Stats { return h.stats }
 
-func (h *hfTensors) Close() error { return h.ck.Close() }
+func (h *hfTensors) Close() error { return errors.Join(h.ck.Close(), h.mem.Close()) }
 
 func denseType(d safetensors.DType) (quant.DenseType, bool) {
 	switch d {
@@ -185,7 +188,7 @@ func (h *hfTensors) Ternary(name string, out, in int) (*quant.Ternary, error) {
 		if h.linearClass == "bitlinear" {
 			scale = 1 / scale
 		}
-		w, err = quant.FromHFPacked(t.Data, out, in, scale)
+		w, err = quant.FromHFPacked(h.mem, t.Data, out, in, scale)
 		if err != nil {
 			return nil, fmt.Errorf("%s: tensor %q: %v", t.File, t.Name, err)
 		}
@@ -197,7 +200,7 @@ func (h *hfTensors) Ternary(name string, out, in int) (*quant.Ternary, error) {
 		if err != nil {
 			return nil, err
 		}
-		w, err = quant.FromFloat(f, out, in)
+		w, err = quant.FromFloat(h.mem, f, out, in)
 		if err != nil {
 			return nil, fmt.Errorf("%s: tensor %q: %v", t.File, t.Name, err)
 		}

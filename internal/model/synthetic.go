@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bitnet-go/bitnet/internal/arena"
 	"github.com/bitnet-go/bitnet/internal/kernels"
 	"github.com/bitnet-go/bitnet/internal/quant"
 )
@@ -52,7 +53,7 @@ func Synthetic(name string, embd quant.DenseType, seed uint64, o Options) (Model
 	if err := cfg.Validate("synthetic " + name); err != nil {
 		return nil, err
 	}
-	return arch.New(&cfg, &synthTensors{tied: cfg.TiedEmbedding, rng: rand.New(rand.NewPCG(seed, 1)), embd: embd}, o)
+	return arch.New(&cfg, &synthTensors{tied: cfg.TiedEmbedding, rng: rand.New(rand.NewPCG(seed, 1)), embd: embd, mem: arena.New()}, o)
 }
 
 var validBytes = func() (b [81]byte) {
@@ -70,11 +71,12 @@ type synthTensors struct {
 	tied  bool
 	rng   *rand.Rand
 	embd  quant.DenseType
+	mem   *arena.Arena
 	stats Stats
 }
 
 func (s *synthTensors) Ternary(name string, out, in int) (*quant.Ternary, error) {
-	t := quant.NewTernary(out, in)
+	t := quant.NewTernary(s.mem, out, in)
 	// Every byte is one of the 81 that hold four valid codes; ten of them
 	// come from one random word. Padding weights get codes too, which is
 	// harmless: padded activations are zero.
@@ -106,7 +108,7 @@ func (s *synthTensors) Dense(name string, rows, cols int) (*quant.Dense, error) 
 				table[i] = kernels.F32ToBF16(v)
 			}
 		}
-		data = make([]byte, rows*cols*2)
+		data = s.mem.Alloc(rows * cols * 2)
 		for i := 0; i < len(data); {
 			x := s.rng.Uint64()
 			for k := 0; k < 5 && i < len(data); k++ {
@@ -117,7 +119,7 @@ func (s *synthTensors) Dense(name string, rows, cols int) (*quant.Dense, error) 
 			}
 		}
 	case quant.DenseQ8_0:
-		data = make([]byte, rows*cols/32*34)
+		data = s.mem.Alloc(rows * cols / 32 * 34)
 		for i := 0; i < len(data); i += 34 {
 			h := kernels.F32ToF16(0.002)
 			data[i], data[i+1] = byte(h), byte(h>>8)
@@ -126,7 +128,7 @@ func (s *synthTensors) Dense(name string, rows, cols int) (*quant.Dense, error) 
 			}
 		}
 	case quant.DenseQ6_K:
-		data = make([]byte, rows*cols/256*210)
+		data = s.mem.Alloc(rows * cols / 256 * 210)
 		for i := range data {
 			data[i] = byte(s.rng.IntN(256))
 		}
@@ -164,4 +166,4 @@ func (s *synthTensors) count(typ string) {
 
 func (s *synthTensors) Stats() Stats { return s.stats }
 
-func (s *synthTensors) Close() error { return nil }
+func (s *synthTensors) Close() error { return s.mem.Close() }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/bitnet-go/bitnet/internal/arena"
 	"github.com/bitnet-go/bitnet/internal/kernels"
 )
 
@@ -21,10 +22,11 @@ type Ternary struct {
 	Scale   float32
 }
 
-// NewTernary allocates a zeroed-weight (code 1) matrix.
-func NewTernary(rows, k int) *Ternary {
+// NewTernary allocates a zeroed-weight (code 1) matrix in mem (nil: the Go
+// heap).
+func NewTernary(mem *arena.Arena, rows, k int) *Ternary {
 	t := &Ternary{Rows: rows, K: k, Stride: kernels.RowBytes(k)}
-	t.Data = make([]byte, rows*t.Stride)
+	t.Data = mem.Alloc(rows * t.Stride)
 	for i := range t.Data {
 		t.Data[i] = 0x55 // four codes of 1: weight 0
 	}
@@ -50,7 +52,7 @@ func (t *Ternary) Bytes() int64 { return int64(len(t.Data)) }
 
 // FromHFPacked unpacks transformers' packed layout: uint8 [rows/4, k] where
 // bit-plane i (bits 2i..2i+1, LSB first) of byte (r, c) holds row i·rows/4+r.
-func FromHFPacked(packed []byte, rows, k int, scale float32) (*Ternary, error) {
+func FromHFPacked(mem *arena.Arena, packed []byte, rows, k int, scale float32) (*Ternary, error) {
 	if rows%4 != 0 {
 		return nil, fmt.Errorf("packed ternary: %d rows is not a multiple of 4", rows)
 	}
@@ -58,7 +60,7 @@ func FromHFPacked(packed []byte, rows, k int, scale float32) (*Ternary, error) {
 	if len(packed) != r4*k {
 		return nil, fmt.Errorf("packed ternary: %d bytes, want %d×%d", len(packed), r4, k)
 	}
-	t := NewTernary(rows, k)
+	t := NewTernary(mem, rows, k)
 	for r := 0; r < r4; r++ {
 		src := packed[r*k : (r+1)*k]
 		for i := 0; i < 4; i++ {
@@ -82,11 +84,11 @@ func FromHFPacked(packed []byte, rows, k int, scale float32) (*Ternary, error) {
 // W_q = clamp(round(W / mean|W|), -1, 1) with scale mean|W|. Re-applying
 // absmean to ternary data would rescale it by the fraction of non-zeros,
 // which is the converter bug the golden data documents.
-func FromFloat(w []float32, rows, k int) (*Ternary, error) {
+func FromFloat(mem *arena.Arena, w []float32, rows, k int) (*Ternary, error) {
 	if len(w) != rows*k {
 		return nil, fmt.Errorf("float weight: %d values, want %d×%d", len(w), rows, k)
 	}
-	t := NewTernary(rows, k)
+	t := NewTernary(mem, rows, k)
 	if a, ok := ternaryLevel(w); ok {
 		for r := 0; r < rows; r++ {
 			for c := 0; c < k; c++ {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/bitnet-go/bitnet/internal/arena"
 	"github.com/bitnet-go/bitnet/internal/kernels"
 )
 
@@ -16,8 +17,8 @@ const (
 // FromTQ2 decodes TQ2_0 data [rows, k] into kernel layout. TQ stores one
 // f16 scale per 256 weights; a BitNet tensor has one scale, so every block
 // that holds a non-zero weight must carry the same scale.
-func FromTQ2(data []byte, rows, k int) (*Ternary, error) {
-	return fromTQ(data, rows, k, tq2Bytes, func(blk []byte, out *[256]int8) {
+func FromTQ2(mem *arena.Arena, data []byte, rows, k int) (*Ternary, error) {
+	return fromTQ(mem, data, rows, k, tq2Bytes, func(blk []byte, out *[256]int8) {
 		for j := 0; j < 2; j++ {
 			for l := 0; l < 4; l++ {
 				for m := 0; m < 32; m++ {
@@ -36,8 +37,8 @@ func trit(q uint8, n int) int8 {
 }
 
 // FromTQ1 decodes TQ1_0 (base-3, five weights a byte) into kernel layout.
-func FromTQ1(data []byte, rows, k int) (*Ternary, error) {
-	return fromTQ(data, rows, k, tq1Bytes, func(blk []byte, out *[256]int8) {
+func FromTQ1(mem *arena.Arena, data []byte, rows, k int) (*Ternary, error) {
+	return fromTQ(mem, data, rows, k, tq1Bytes, func(blk []byte, out *[256]int8) {
 		i := 0
 		for n := 0; n < 5; n++ {
 			for m := 0; m < 32; m++ {
@@ -60,7 +61,7 @@ func FromTQ1(data []byte, rows, k int) (*Ternary, error) {
 	})
 }
 
-func fromTQ(data []byte, rows, k, blockBytes int, decode func([]byte, *[256]int8)) (*Ternary, error) {
+func fromTQ(mem *arena.Arena, data []byte, rows, k, blockBytes int, decode func([]byte, *[256]int8)) (*Ternary, error) {
 	if k%256 != 0 {
 		return nil, fmt.Errorf("ternary block tensor: row length %d is not a multiple of 256", k)
 	}
@@ -68,7 +69,7 @@ func fromTQ(data []byte, rows, k, blockBytes int, decode func([]byte, *[256]int8
 	if len(data) != rows*nb*blockBytes {
 		return nil, fmt.Errorf("ternary block tensor: %d bytes, want %d", len(data), rows*nb*blockBytes)
 	}
-	t := NewTernary(rows, k)
+	t := NewTernary(mem, rows, k)
 	var scale float32
 	var w [256]int8
 	for r := 0; r < rows; r++ {
