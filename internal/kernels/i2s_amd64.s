@@ -136,40 +136,102 @@ GLOBL i2sFours16<>(SB), RODATA|NOPTR, $32
 	VPMADDUBSW (R12), Y13, Y13;   \
 	VPADDW     Y13, a4, a4
 
-// func gemvI2SAVX2(dst *float32, w *byte, stride, rows int, x *int8, nb int, sum, scale, wscale float32, pf int)
+// One weight row of a decode pass into the int32 accumulator acc: SI
+// walks the row, R14 runs pf bytes ahead of it and R12 walks the
+// activations. Blocks go in pairs to two int16 accumulator pairs (Y1/Y2,
+// Y3/Y4), so consecutive blocks do not wait on each other's adds. Every 10
+// blocks they are widened into acc, a1 by 4 and a4 by 1: each a4 has then
+// gained at most 5 blocks of 6144 (30720), and the two a1 together at most
+// 10 of 1536, so they are added before widening. A row of an odd number of
+// blocks ends with one single block (into the first pair, which then has
+// at most 5 too). The labels are arguments so that the kernel
+// can expand the macro once per row of the pass.
+#define GEMV_ROW(acc, Lchunk, Lpair, Lone, Lwiden) \
+	MOVQ  x+32(FP), R12;               \
+	MOVQ  nb+40(FP), R11;              \
+	VPXOR acc, acc, acc;               \
+Lchunk:                                \
+	MOVQ    $10, DX;                   \
+	CMPQ    R11, DX;                   \
+	CMOVQLT R11, DX;                   \
+	SUBQ    DX, R11;                   \
+	VPXOR   Y1, Y1, Y1;                \
+	VPXOR   Y2, Y2, Y2;                \
+	VPXOR   Y3, Y3, Y3;                \
+	VPXOR   Y4, Y4, Y4;                \
+	CMPQ    DX, $2;                    \
+	JB      Lone;                      \
+Lpair:                                 \
+	PREFETCHT0 (R14);                  \
+	PREFETCHT0 32(R14);                \
+	GEMV_BLOCK((SI), Y1, Y2);          \
+	ADDQ       $128, R12;              \
+	GEMV_BLOCK(32(SI), Y3, Y4);        \
+	ADDQ       $64, SI;                \
+	ADDQ       $64, R14;               \
+	ADDQ       $128, R12;              \
+	SUBQ       $2, DX;                 \
+	CMPQ       DX, $2;                 \
+	JAE        Lpair;                  \
+Lone:                                  \
+	TESTQ DX, DX;                      \
+	JZ    Lwiden;                      \
+	GEMV_BLOCK((SI), Y1, Y2);          \
+	ADDQ  $32, SI;                     \
+	ADDQ  $32, R14;                    \
+	ADDQ  $128, R12;                   \
+Lwiden:                                \
+	VPADDW   Y3, Y1, Y1;               \
+	VPMADDWD i2sFours16<>(SB), Y1, Y1; \
+	VPMADDWD i2sOnes16<>(SB), Y2, Y2;  \
+	VPMADDWD i2sOnes16<>(SB), Y4, Y4;  \
+	VPADDD   Y1, acc, acc;             \
+	VPADDD   Y2, acc, acc;             \
+	VPADDD   Y4, acc, acc;             \
+	TESTQ    R11, R11;                 \
+	JNZ      Lchunk
+
+// Point SI at row r (0..3) of the pass at R13 and R14 pf bytes past it.
+#define GEMV_START(r) \
+	MOVQ  BX, SI;            \
+	IMULQ $r, SI;            \
+	ADDQ  R13, SI;           \
+	MOVQ  pf+64(FP), R14;    \
+	ADDQ  SI, R14
+
+// func gemvI2S4AVX2(dst *float32, w *byte, stride, quads int, x *int8, nb int, sum, scale, wscale float32, pf int)
 //
-// Decode path (one activation row): the rows one after another, so the
-// weights are read in address order, one linear stream. Decode reads each
-// weight once from memory, so what limits it is how many cache lines one
-// core keeps in flight, not arithmetic: the 13 vector operations per block
-// fill the out-of-order window long before the loads do, and the hardware
-// prefetcher alone reached about half of a streaming sum. R14 runs pf bytes
-// ahead of the loads and prefetches the line one block consumes (each line
-// twice: once per block was slower, 0.74–0.76 of the sum against 0.89),
-// stopping at the end of the matrix (R9). The four-rows-per-pass kernel
-// this replaces read four rows side by side, four short streams that
-// jumped every pass; it reached 0.84–0.87 of the sum where this reaches
-// 0.88–0.91 (two threads, same process, taking turns, 42 MB of 2560-wide
-// rows).
-TEXT ·gemvI2SAVX2(SB), NOSPLIT, $0-72
+// Decode path (one activation row), four weight rows per pass, each row
+// read to its end before the next, so the weights are read in address
+// order, one linear stream. Decode reads each weight once from memory, and
+// what limits it there is how many cache lines one core keeps in flight:
+// the 13 vector operations per block fill the out-of-order window long
+// before the loads do, so the hardware prefetcher alone reached about half
+// of a streaming sum. R14 runs pf bytes ahead and prefetches each line
+// twice, once per block: a single prefetch per line was slower (0.74–0.76
+// of the sum against 0.89; the core seems to drop prefetches when its miss
+// buffers are full). Prefetches past the end of the matrix are harmless:
+// they never fault. The four rows share one epilogue.
+//
+// An earlier kernel read the four rows side by side, four short streams
+// that jumped every pass: 0.84–0.87 of the sum, against 0.93–0.99 for this
+// one (two threads, same process, taking turns, 520 MB of 2560-wide rows).
+// A one-row-at-a-time kernel read as well as this one but computed 30 %
+// slower, its loop and epilogue costs shared by one row instead of four.
+TEXT ·gemvI2S4AVX2(SB), NOSPLIT, $0-72
 	MOVQ    dst+0(FP), DI
 	MOVQ    w+8(FP), R13
 	MOVQ    stride+16(FP), BX
-	MOVQ    rows+24(FP), CX
+	MOVQ    quads+24(FP), CX
 	VMOVDQU i2sMask<>(SB), Y15
 	VMOVDQU i2sMask12<>(SB), Y14
 	TESTQ   CX, CX
 	JZ      gemv_ret
-	MOVQ    CX, R9
-	IMULQ   BX, R9
-	ADDQ    R13, R9
 
 	// The loop prefetches pf bytes ahead; ask for the first pf bytes here.
-	MOVQ    pf+64(FP), R10
-	ADDQ    R13, R10
-	CMPQ    R10, R9
-	CMOVQGT R9, R10
-	MOVQ    R13, AX
+	MOVQ R13, AX
+	MOVQ pf+64(FP), R10
+	ADDQ R13, R10
 
 gemv_ramp:
 	PREFETCHT0 (AX)
@@ -177,68 +239,39 @@ gemv_ramp:
 	CMPQ       AX, R10
 	JB         gemv_ramp
 
-gemv_row:
-	MOVQ  R13, SI
-	MOVQ  pf+64(FP), R14
-	ADDQ  R13, R14
-	MOVQ  x+32(FP), R12
-	MOVQ  nb+40(FP), R11
-	VPXOR Y0, Y0, Y0
+gemv_quad:
+	GEMV_START(0)
+	GEMV_ROW(Y0, gemv_c0, gemv_p0, gemv_o0, gemv_w0)
+	GEMV_START(1)
+	GEMV_ROW(Y5, gemv_c1, gemv_p1, gemv_o1, gemv_w1)
+	GEMV_START(2)
+	GEMV_ROW(Y6, gemv_c2, gemv_p2, gemv_o2, gemv_w2)
+	GEMV_START(3)
+	GEMV_ROW(Y7, gemv_c3, gemv_p3, gemv_o3, gemv_w3)
 
-gemv_outer:
-	MOVQ    $20, DX
-	CMPQ    R11, DX
-	CMOVQLT R11, DX
-	SUBQ    DX, R11
-	VPXOR   Y1, Y1, Y1
+	// [4·Σrow0, 4·Σrow1, 4·Σrow2, 4·Σrow3] in X0, then Σ exactly.
+	VPHADDD      Y5, Y0, Y0
+	VPHADDD      Y7, Y6, Y6
+	VPHADDD      Y6, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD       X1, X0, X0
+	VPSRAD       $2, X0, X0
 
-gemv_inner:
-	MOVQ    $5, AX
-	CMPQ    DX, AX
-	CMOVQLT DX, AX
-	SUBQ    AX, DX
-	VPXOR   Y2, Y2, Y2
-	PCALIGN $32
-
-gemv_block:
-	CMPQ       R14, R9
-	JAE        gemv_nopf
-	PREFETCHT0 (R14)
-
-gemv_nopf:
-	GEMV_BLOCK((SI), Y1, Y2)
-	ADDQ $32, SI
-	ADDQ $32, R14
-	ADDQ $128, R12
-	DECQ AX
-	JNZ  gemv_block
-
-	// a4 (Y2) is widened by 1 every 5 blocks, a1 (Y1) by 4 every 20.
-	VPMADDWD i2sOnes16<>(SB), Y2, Y2
-	VPADDD   Y2, Y0, Y0
-	TESTQ    DX, DX
-	JNZ      gemv_inner
-
-	VPMADDWD i2sFours16<>(SB), Y1, Y1
-	VPADDD   Y1, Y0, Y0
-	TESTQ    R11, R11
-	JNZ      gemv_outer
-
-	// 4·Σ in Y0's lanes, then Σ exactly; then the same single-precision
-	// operations, in the same order, as the generic
+	// Same single-precision operations, in the same order, as the generic
 	// (float32(acc) - sum) / scale * wscale, so the floats match exactly.
-	HSUM_I32
-	VPSRAD    $2, X0, X0
-	VCVTDQ2PS X0, X0
-	VSUBSS    sum+48(FP), X0, X0
-	VDIVSS    scale+52(FP), X0, X0
-	VMULSS    wscale+56(FP), X0, X0
-	VMOVSS    X0, (DI)
+	VCVTDQ2PS    X0, X0
+	VBROADCASTSS sum+48(FP), X1
+	VSUBPS       X1, X0, X0
+	VBROADCASTSS scale+52(FP), X1
+	VDIVPS       X1, X0, X0
+	VBROADCASTSS wscale+56(FP), X1
+	VMULPS       X1, X0, X0
+	VMOVUPS      X0, (DI)
 
-	ADDQ $4, DI
-	ADDQ BX, R13
+	ADDQ $16, DI
+	LEAQ (R13)(BX*4), R13
 	DECQ CX
-	JNZ  gemv_row
+	JNZ  gemv_quad
 
 gemv_ret:
 	VZEROUPPER

@@ -11,7 +11,7 @@ package kernels
 func dotI2SAVX2(w *byte, x *int8, nb int) int32
 
 //go:noescape
-func gemvI2SAVX2(dst *float32, w *byte, stride, rows int, x *int8, nb int, sum, scale, wscale float32, pf int)
+func gemvI2S4AVX2(dst *float32, w *byte, stride, quads int, x *int8, nb int, sum, scale, wscale float32, pf int)
 
 //go:noescape
 func gemmI2S4x3AVX2(dst *float32, ldd int, w *byte, stride, quads int, x *int8, ldx, nb int, post *[6]float32, wscale float32)
@@ -144,29 +144,29 @@ func gemmI2SAVX2Go(dst []float32, ldd int, w []byte, stride, rows int, x []int8,
 	// One or two activation rows go through the decode GEMV, three through
 	// the 4×3 tile. With more than one, the rows come in blocks that stay
 	// in L2 while each activation row passes over them.
-	n3 := n / 3 * 3
-	block := rows
+	rows4 := rows &^ 3
+	block := rows4
 	if n > 1 {
 		block = max(4, gemmBlockBytes/stride&^3)
 	}
-	for r0 := 0; r0 < rows; r0 += block {
-		rb := min(block, rows-r0)
-		rb4 := rb &^ 3
-		for i := 0; i < n3 && rb4 > 0; i += 3 {
+	for r0 := 0; r0 < rows4; r0 += block {
+		quads := min(block, rows4-r0) / 4
+		i := 0
+		for ; i+3 <= n; i += 3 {
 			post := [6]float32{
 				float32(sums[i]), float32(sums[i+1]), float32(sums[i+2]),
 				scales[i], scales[i+1], scales[i+2],
 			}
-			gemmI2S4x3AVX2(&dst[i*ldd+r0], ldd, &w[r0*stride], stride, rb4/4, &x[i*ldx], ldx, nb, &post, wscale)
+			gemmI2S4x3AVX2(&dst[i*ldd+r0], ldd, &w[r0*stride], stride, quads, &x[i*ldx], ldx, nb, &post, wscale)
 		}
-		for r := r0 + rb4; r < r0+rb; r++ {
-			for i := 0; i < n3; i++ {
-				acc := dotI2SAVX2(&w[r*stride], &x[i*ldx], nb)
-				dst[i*ldd+r] = (float32(acc) - float32(sums[i])) / scales[i] * wscale
-			}
+		for ; i < n; i++ {
+			gemvI2S4AVX2(&dst[i*ldd+r0], &w[r0*stride], stride, quads, &x[i*ldx], nb, float32(sums[i]), scales[i], wscale, gemvAVX2Prefetch)
 		}
-		for i := n3; i < n; i++ {
-			gemvI2SAVX2(&dst[i*ldd+r0], &w[r0*stride], stride, rb, &x[i*ldx], nb, float32(sums[i]), scales[i], wscale, gemvAVX2Prefetch)
+	}
+	for r := rows4; r < rows; r++ {
+		for i := 0; i < n; i++ {
+			acc := dotI2SAVX2(&w[r*stride], &x[i*ldx], nb)
+			dst[i*ldd+r] = (float32(acc) - float32(sums[i])) / scales[i] * wscale
 		}
 	}
 }
@@ -279,9 +279,10 @@ func gemvQ6KQ8KAVX2Go(dst []float32, data []byte, rowBytes int, a *Q8K) {
 	gemvQ6KQ8KWith(gemvQ6KQ8KAVX2, dst, data, rowBytes, a)
 }
 
-// gemvAVX2Prefetch is how far ahead of its loads gemvI2SAVX2 prefetches:
-// 3 KiB measured best of 1–6 KiB (two threads on Zen 3: 0.84 of a streaming
-// sum at 1 KiB, 0.88–0.91 at 2–4 KiB, 0.87 at 6 KiB).
+// gemvAVX2Prefetch is how far ahead of its loads gemvI2S4AVX2 prefetches:
+// 3 KiB measured best of 1–6 KiB for a kernel with the same linear order
+// (two threads on Zen 3: 0.84 of a streaming sum at 1 KiB, 0.88–0.91 at
+// 2–4 KiB, 0.87 at 6 KiB).
 const gemvAVX2Prefetch = 3072
 
 // gemvPrefetch is how far ahead of a pass of gemvI2S4VNNI its software
