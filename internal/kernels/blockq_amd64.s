@@ -107,45 +107,48 @@ q8_ret:
 	VZEROUPPER
 	RET
 
-// Shuffles for the group scales: entry k puts scale 2k in bytes 0-7 and
-// scale 2k+1 in bytes 8-15, which VPMOVSXBW widens to the int16 lanes of
-// the products of weights 32k..32k+15 and 32k+16..32k+31.
-DATA k6Shuf<>+0(SB)/8, $0x0000000000000000
-DATA k6Shuf<>+8(SB)/8, $0x0101010101010101
-DATA k6Shuf<>+16(SB)/8, $0x0202020202020202
-DATA k6Shuf<>+24(SB)/8, $0x0303030303030303
-DATA k6Shuf<>+32(SB)/8, $0x0404040404040404
-DATA k6Shuf<>+40(SB)/8, $0x0505050505050505
-DATA k6Shuf<>+48(SB)/8, $0x0606060606060606
-DATA k6Shuf<>+56(SB)/8, $0x0707070707070707
-DATA k6Shuf<>+64(SB)/8, $0x0808080808080808
-DATA k6Shuf<>+72(SB)/8, $0x0909090909090909
-DATA k6Shuf<>+80(SB)/8, $0x0a0a0a0a0a0a0a0a
-DATA k6Shuf<>+88(SB)/8, $0x0b0b0b0b0b0b0b0b
-DATA k6Shuf<>+96(SB)/8, $0x0c0c0c0c0c0c0c0c
-DATA k6Shuf<>+104(SB)/8, $0x0d0d0d0d0d0d0d0d
-DATA k6Shuf<>+112(SB)/8, $0x0e0e0e0e0e0e0e0e
-DATA k6Shuf<>+120(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL k6Shuf<>(SB), RODATA|NOPTR, $128
+// Word shuffles for the group scales. Each half widens its eight scales
+// to int16 once and copies them into both 128-bit lanes (Y9); entry i then
+// broadcasts scale 2i over the low lane and scale 2i+1 over the high one,
+// the int16 lanes of the products of weights 32i..32i+15 and
+// 32i+16..32i+31 of the half. One VPSHUFB per 32 weights, where a byte
+// shuffle and a widening per 32 weights took two.
+DATA k6WShuf<>+0(SB)/8, $0x0100010001000100
+DATA k6WShuf<>+8(SB)/8, $0x0100010001000100
+DATA k6WShuf<>+16(SB)/8, $0x0302030203020302
+DATA k6WShuf<>+24(SB)/8, $0x0302030203020302
+DATA k6WShuf<>+32(SB)/8, $0x0504050405040504
+DATA k6WShuf<>+40(SB)/8, $0x0504050405040504
+DATA k6WShuf<>+48(SB)/8, $0x0706070607060706
+DATA k6WShuf<>+56(SB)/8, $0x0706070607060706
+DATA k6WShuf<>+64(SB)/8, $0x0908090809080908
+DATA k6WShuf<>+72(SB)/8, $0x0908090809080908
+DATA k6WShuf<>+80(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k6WShuf<>+88(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k6WShuf<>+96(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k6WShuf<>+104(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k6WShuf<>+112(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA k6WShuf<>+120(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL k6WShuf<>(SB), RODATA|NOPTR, $128
 
 // 32 codes q (0..63, unsigned) in v times the activations at xoff(R12),
-// each 16 scaled by its group's scale (soff: the k6Shuf entry of the
-// vector), into
-// the int32 sums in Y0. Bounds: a VPMADDUBSW lane is at most 2·63·128 in
-// magnitude, a VPMADDWD lane 2·16128·128, so nothing saturates or wraps.
-#define K6_MAC(v, xoff, soff) \
+// each 16 scaled by its group's scale (entry i of k6WShuf), into the int32
+// sums in acc. Bounds: a VPMADDUBSW lane is at most 2·63·128 in magnitude,
+// a VPMADDWD lane 2·16128·128, so nothing saturates or wraps.
+#define K6_MAC(v, xoff, i, acc) \
 	VPMADDUBSW xoff(R12), v, v;         \
-	VPSHUFB    k6Shuf<>+soff(SB), X12, X8; \
-	VPMOVSXBW  X8, Y8;                  \
+	VPSHUFB    k6WShuf<>+32*i(SB), Y9, Y8; \
 	VPMADDWD   Y8, v, v;                \
-	VPADDD     v, Y0, Y0
+	VPADDD     v, acc, acc
 
 // One 128-weight half h of the super-block at R10: ql at qlo, qh at qho.
 // Quarter i takes its low four bits from ql (bytes 0..31 for i = 0, 2 and
 // 32..63 for i = 1, 3; low nibbles for i < 2) and its high two from bits
 // 2i, 2i+1 of qh, moved to bits 4-5. The 16-bit shifts carry bits across
 // bytes, but only into positions the masks clear.
-#define K6_HALF(qlo, qho, h) \
+#define K6_HALF(qlo, qho, h, acc) \
+	VPMOVSXBW   192+8*h(R10), X9;  \
+	VINSERTI128 $1, X9, Y9, Y9;    \
 	VMOVDQU qlo(R10), Y3;          \
 	VMOVDQU qlo+32(R10), Y4;       \
 	VMOVDQU qho(R10), Y5;          \
@@ -153,30 +156,57 @@ GLOBL k6Shuf<>(SB), RODATA|NOPTR, $128
 	VPSLLW  $4, Y5, Y7;            \
 	VPAND   Y14, Y7, Y7;           \
 	VPOR    Y7, Y6, Y6;            \
-	K6_MAC(Y6, 128*h, 64*h);        \
+	K6_MAC(Y6, 128*h, 0, acc);        \
 	VPAND   Y15, Y4, Y6;           \
 	VPSLLW  $2, Y5, Y7;            \
 	VPAND   Y14, Y7, Y7;           \
 	VPOR    Y7, Y6, Y6;            \
-	K6_MAC(Y6, 128*h+32, 64*h+16);   \
+	K6_MAC(Y6, 128*h+32, 1, acc);   \
 	VPSRLW  $4, Y3, Y6;            \
 	VPAND   Y15, Y6, Y6;           \
 	VPAND   Y14, Y5, Y7;           \
 	VPOR    Y7, Y6, Y6;            \
-	K6_MAC(Y6, 128*h+64, 64*h+32);   \
+	K6_MAC(Y6, 128*h+64, 2, acc);   \
 	VPSRLW  $4, Y4, Y6;            \
 	VPAND   Y15, Y6, Y6;           \
 	VPSRLW  $2, Y5, Y7;            \
 	VPAND   Y14, Y7, Y7;           \
 	VPOR    Y7, Y6, Y6;            \
-	K6_MAC(Y6, 128*h+96, 64*h+48)
+	K6_MAC(Y6, 128*h+96, 3, acc)
+
+// The integer part of one super-block at R10 (activations at R12, their
+// sums at R11) into acc: Σ scale·q·x minus 32·Σ scale·bsum (VPMADDWD of
+// the sixteen sums and scales), in int32 lanes.
+#define K6_SUPER(acc) \
+	PREFETCHT0 BQ_PF(R10);       \
+	PREFETCHT0 BQ_PF+64(R10);    \
+	PREFETCHT0 BQ_PF+128(R10);   \
+	PREFETCHT0 BQ_PF+192(R10);   \
+	VPXOR      acc, acc, acc;    \
+	VMOVDQU    192(R10), X12;    \
+	K6_HALF(0, 128, 0, acc);     \
+	K6_HALF(64, 160, 1, acc);    \
+	VPMOVSXBW  X12, Y1;          \
+	VPMADDWD   (R11), Y1, Y1;    \
+	VPSLLD     $5, Y1, Y1;       \
+	VPSUBD     Y1, acc, acc
+
+// acc += (d·xd)·f for the super-block whose d is at doff(R10), xd at
+// xoff(R13), and float32 sum in lane 0 of fx: the generic code's
+// single-precision operations, in its order.
+#define K6_ACC(doff, xoff, fx) \
+	VPBROADCASTW doff(R10), X1; \
+	VCVTPH2PS    X1, X1;        \
+	VMULSS       xoff(R13), X1, X1; \
+	VMULSS       fx, X1, X1;    \
+	VADDSS       X1, X13, X13
 
 // func gemvQ6KQ8KAVX2(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
 //
-// rows contiguous rows of nb super-blocks. Per super-block: Σ scale·q·x in
-// int32 lanes, minus 32·Σ scale·bsum (VPMADDWD of the sixteen sums and
-// scales), summed across lanes; then acc += (d·xd)·float32(sum) with
-// scalar single-precision operations, as in the generic code.
+// rows contiguous rows of nb super-blocks. Super-blocks go in pairs whose
+// two integer sums are reduced across lanes together (five operations for
+// both, where one took six); then acc += (d·xd)·float32(sum) for each in
+// order, with scalar single-precision operations, as in the generic code.
 TEXT ·gemvQ6KQ8KAVX2(SB), NOSPLIT, $0-56
 	MOVQ    dst+0(FP), DI
 	MOVQ    data+8(FP), R10
@@ -193,33 +223,42 @@ k6_row:
 	MOVQ   nb+48(FP), DX
 	VXORPS X13, X13, X13
 
-k6_block:
-	PREFETCHT0 BQ_PF(R10)
-	PREFETCHT0 BQ_PF+64(R10)
-	PREFETCHT0 BQ_PF+128(R10)
-	PREFETCHT0 BQ_PF+192(R10)
-	VPXOR      Y0, Y0, Y0
-	VMOVDQU    192(R10), X12
-	K6_HALF(0, 128, 0)
-	K6_HALF(64, 160, 1)
-	VPMOVSXBW  X12, Y1
-	VPMADDWD   (R11), Y1, Y1
-	VPSLLD     $5, Y1, Y1
-	VPSUBD     Y1, Y0, Y0
-	HSUM_I32
-	VCVTDQ2PS  X0, X0
-	VPBROADCASTW 208(R10), X1
-	VCVTPH2PS  X1, X1
-	VMULSS     (R13), X1, X1
-	VMULSS     X0, X1, X1
-	VADDSS     X1, X13, X13
-	ADDQ       $210, R10
-	ADDQ       $256, R12
-	ADDQ       $4, R13
-	ADDQ       $32, R11
-	DECQ       DX
-	JNZ        k6_block
+k6_pair:
+	CMPQ DX, $2
+	JB   k6_single
+	K6_SUPER(Y0)
+	ADDQ $210, R10
+	ADDQ $256, R12
+	ADDQ $32, R11
+	K6_SUPER(Y2)
 
+	// [a0+a1, a2+a3, b0+b1, b2+b3 | a4+a5, a6+a7, b4+b5, b6+b7], then the
+	// two halves added and the pairs: [Σa, Σb, Σa, Σb].
+	VPHADDD      Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD       X1, X0, X0
+	VPHADDD      X0, X0, X0
+	VCVTDQ2PS    X0, X0
+	VMOVSHDUP    X0, X2
+	K6_ACC(-2, 0, X0)
+	K6_ACC(208, 4, X2)
+	ADDQ $210, R10
+	ADDQ $256, R12
+	ADDQ $8, R13
+	ADDQ $32, R11
+	SUBQ $2, DX
+	JMP  k6_pair
+
+k6_single:
+	TESTQ DX, DX
+	JZ    k6_store
+	K6_SUPER(Y0)
+	HSUM_I32
+	VCVTDQ2PS X0, X0
+	K6_ACC(208, 0, X0)
+	ADDQ $210, R10
+
+k6_store:
 	VMOVSS X13, (DI)
 	ADDQ   $4, DI
 	DECQ   CX
