@@ -3,13 +3,11 @@
 #include "textflag.h"
 #include "hsum_amd64.h"
 
-// The quantised lm_heads, AVX2 + FMA + F16C, one row at a time, all in
-// assembly, so a row's result never depends on its neighbours. Q8_0 rows
-// times a float vector: weights are widened to float32 (VPMOVSXBD,
-// VCVTDQ2PS) and multiplied in single precision, within the float
-// tolerance of doc.go. Q6_K rows times Q8K activations: integer products
-// (VPMADDUBSW, VPMADDWD), an exact int32 sum per super-block, and the
-// generic float epilogue.
+// The quantised lm_heads, AVX2 + F16C, one row at a time, all in
+// assembly, so a row's result never depends on its neighbours. Both
+// multiply integers: Q8_0 rows times Q8 activations and Q6_K rows times
+// Q8K activations (VPMADDUBSW, VPMADDWD), with exact int32 sums and the
+// generic code's float operations in its order.
 //
 // The rows are one linear stream; each loop asks for the lines BQ_PF bytes
 // ahead. Prefetching past the end of the caller's rows is harmless (the
@@ -17,26 +15,24 @@
 
 #define BQ_PF 4096
 
-// One Q8_0 block at off(R10) with x at xoff(R12): acc += d·s, where the
-// block sum s = (q0·x0 + q1·x1) + (q2·x2 + q3·x3) over four 8-value
-// vectors, lane by lane.
-#define Q8_BLOCK(off, xoff, acc) \
-	VPBROADCASTW off(R10), X2;           \
-	VCVTPH2PS    X2, Y2;                 \
-	VPMOVSXBD    off+2(R10), Y3;         \
-	VCVTDQ2PS    Y3, Y3;                 \
-	VMULPS       xoff(R12), Y3, Y3;      \
-	VPMOVSXBD    off+10(R10), Y4;        \
-	VCVTDQ2PS    Y4, Y4;                 \
-	VFMADD231PS  xoff+32(R12), Y4, Y3;   \
-	VPMOVSXBD    off+18(R10), Y5;        \
-	VCVTDQ2PS    Y5, Y5;                 \
-	VMULPS       xoff+64(R12), Y5, Y5;   \
-	VPMOVSXBD    off+26(R10), Y6;        \
-	VCVTDQ2PS    Y6, Y6;                 \
-	VFMADD231PS  xoff+96(R12), Y6, Y5;   \
-	VADDPS       Y5, Y3, Y3;             \
-	VFMADD231PS  Y3, Y2, acc
+// One Q8_0 block at off(R10), activations at xoff(R12), their scale at
+// doff(R13): acc += float32(lanes)·(d·D), where int32 lane l sums the
+// products of codes 4l..4l+3. The products come from VPMADDUBSW of |q|
+// and x·sign(q) (exact: at most 2·128·127 per int16 lane for x in
+// [-127, 127]).
+#define Q8_BLOCK(off, xoff, doff, acc) \
+	VMOVDQU      xoff(R12), Y4;      \
+	VPABSB       off+2(R10), Y2;     \
+	VPSIGNB      off+2(R10), Y4, Y4; \
+	VPMADDUBSW   Y4, Y2, Y2;         \
+	VPMADDWD     Y15, Y2, Y2;        \
+	VCVTDQ2PS    Y2, Y2;             \
+	VPBROADCASTW off(R10), X3;       \
+	VCVTPH2PS    X3, Y3;             \
+	VBROADCASTSS doff(R13), Y5;      \
+	VMULPS       Y5, Y3, Y3;         \
+	VMULPS       Y3, Y2, Y2;         \
+	VADDPS       Y2, acc, acc
 
 // Reduce acc0+acc1 (Y0, Y1) to one float in X0, in a fixed order:
 // ((v0+v1)+(v2+v3)) + ((v4+v5)+(v6+v7)).
@@ -59,21 +55,29 @@ DATA bqBits45<>+16(SB)/8, $0x3030303030303030
 DATA bqBits45<>+24(SB)/8, $0x3030303030303030
 GLOBL bqBits45<>(SB), RODATA|NOPTR, $32
 
-// func gemvQ8_0AVX2(dst *float32, data *byte, rowBytes, rows int, x *float32, nb int)
+DATA bqOnes16<>+0(SB)/8, $0x0001000100010001
+DATA bqOnes16<>+8(SB)/8, $0x0001000100010001
+DATA bqOnes16<>+16(SB)/8, $0x0001000100010001
+DATA bqOnes16<>+24(SB)/8, $0x0001000100010001
+GLOBL bqOnes16<>(SB), RODATA|NOPTR, $32
+
+// func gemvQ8_0Q8AVX2(dst *float32, data *byte, rowBytes, rows int, xq *int8, xd *float32, nb int)
 // Block b of a row goes to accumulator b%2, so that consecutive blocks do
-// not wait on each other's fused multiply-add.
-TEXT ·gemvQ8_0AVX2(SB), NOSPLIT, $0-48
-	MOVQ  dst+0(FP), DI
-	MOVQ  data+8(FP), SI
-	MOVQ  rowBytes+16(FP), BX
-	MOVQ  rows+24(FP), CX
-	TESTQ CX, CX
-	JZ    q8_ret
+// not wait on each other's adds.
+TEXT ·gemvQ8_0Q8AVX2(SB), NOSPLIT, $0-56
+	MOVQ    dst+0(FP), DI
+	MOVQ    data+8(FP), SI
+	MOVQ    rowBytes+16(FP), BX
+	MOVQ    rows+24(FP), CX
+	VMOVDQU bqOnes16<>(SB), Y15
+	TESTQ   CX, CX
+	JZ      q8_ret
 
 q8_row:
 	MOVQ   SI, R10
-	MOVQ   x+32(FP), R12
-	MOVQ   nb+40(FP), DX
+	MOVQ   xq+32(FP), R12
+	MOVQ   xd+40(FP), R13
+	MOVQ   nb+48(FP), DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	SUBQ   $2, DX
@@ -83,17 +87,18 @@ q8_row:
 q8_pair:
 	PREFETCHT0 BQ_PF(R10)
 	PREFETCHT0 BQ_PF+64(R10)
-	Q8_BLOCK(0, 0, Y0)
-	Q8_BLOCK(34, 128, Y1)
+	Q8_BLOCK(0, 0, 0, Y0)
+	Q8_BLOCK(34, 32, 4, Y1)
 	ADDQ $68, R10
-	ADDQ $256, R12
+	ADDQ $64, R12
+	ADDQ $8, R13
 	SUBQ $2, DX
 	JGE  q8_pair
 
 q8_tail:
 	ADDQ $2, DX
 	JZ   q8_reduce
-	Q8_BLOCK(0, 0, Y0)
+	Q8_BLOCK(0, 0, 0, Y0)
 
 q8_reduce:
 	BQ_REDUCE

@@ -3,8 +3,9 @@
 #include "textflag.h"
 #include "neon_arm64.h"
 
-// Q6_K lm_head rows times Q8_K activations (see blockq_generic.go), arm64
-// NEON, with and without the dot-product extension.
+// Quantised lm_head rows times int8 activations (see blockq_generic.go),
+// arm64 NEON, with and without the dot-product extension: Q6_K × Q8_K and,
+// at the end of the file, Q8_0 × Q8.
 //
 // Per 128-weight half of a super-block the 6-bit codes are rebuilt 16 at a
 // time from ql (low nibbles, or high nibbles for quarters 2 and 3) and two
@@ -157,6 +158,92 @@ block:                                   \
 done:                                    \
 	RET
 
+// Q8_0 × Q8. Per 32-weight block: the codes in V0-V1, the activations in
+// V2-V3, int32 lane l of V4 (V5) the products of codes 4l..4l+3 (16+4l..):
+// SDOT into cleared vectors, or SMULL/SMULL2 (one product per int16 lane,
+// at most 128·128), SADDLP into pairs and ADDP into fours. Then the
+// generic float operations: lanes to float, times s = float32(d·D), added
+// to accumulator b%2 (V20-V21, V22-V23); at the end of a row, their sum
+// reduced as ((v0+v1)+(v2+v3)) + ((v4+v5)+(v6+v7)).
+#define Q8_INT_SDOT \
+	VEOR V4.B16, V4.B16, V4.B16; \
+	VEOR V5.B16, V5.B16, V5.B16; \
+	SDOT(4, 0, 2);               \
+	SDOT(5, 1, 3)
+
+#define Q8_INT_NODOT \
+	SMULL(6, 0, 2);   \
+	SMULL2(7, 0, 2);  \
+	SADDLP_S_H(6, 6); \
+	SADDLP_S_H(7, 7); \
+	ADDP_S(4, 6, 7);  \
+	SMULL(6, 1, 3);   \
+	SMULL2(7, 1, 3);  \
+	SADDLP_S_H(6, 6); \
+	SADDLP_S_H(7, 7); \
+	ADDP_S(5, 6, 7)
+
+// One block at R1 (activations at R6, scale at R7, both advanced) into
+// accumulators a0, a1.
+#define Q8_BLOCK(INT, a0, a1) \
+	ADD    $2, R1, R9;               \
+	VLD1   (R9), [V0.B16, V1.B16];   \
+	VLD1.P 32(R6), [V2.B16, V3.B16]; \
+	INT;                             \
+	SCVTF_S(4, 4);                   \
+	SCVTF_S(5, 5);                   \
+	MOVHU  (R1), R10;                \
+	VMOV   R10, V16.H[0];            \
+	FCVTL_S(16, 16);                 \
+	FMOVS  (R7), F17;                \
+	FMULS  F17, F16, F16;            \
+	VDUP   V16.S[0], V16.S4;         \
+	FMUL_S(4, 4, 16);                \
+	FMUL_S(5, 5, 16);                \
+	FADD_S(a0, a0, 4);               \
+	FADD_S(a1, a1, 5);               \
+	ADD    $34, R1;                  \
+	ADD    $4, R7
+
+#define Q8_GEMV(INT) \
+	MOVD dst+0(FP), R0;                 \
+	MOVD data+8(FP), R1;                \
+	MOVD rows+24(FP), R2;               \
+	MOVD xq+32(FP), R3;                 \
+	MOVD xd+40(FP), R4;                 \
+	MOVD nb+48(FP), R5;                 \
+	CBZ  R2, done;                      \
+row:                                    \
+	MOVD R3, R6;                        \
+	MOVD R4, R7;                        \
+	MOVD R5, R8;                        \
+	VEOR V20.B16, V20.B16, V20.B16;     \
+	VEOR V21.B16, V21.B16, V21.B16;     \
+	VEOR V22.B16, V22.B16, V22.B16;     \
+	VEOR V23.B16, V23.B16, V23.B16;     \
+pair:                                   \
+	CMP  $2, R8;                        \
+	BLT  single;                        \
+	Q8_BLOCK(INT, 20, 21);              \
+	Q8_BLOCK(INT, 22, 23);              \
+	SUB  $2, R8;                        \
+	B    pair;                          \
+single:                                 \
+	CBZ  R8, reduce;                    \
+	Q8_BLOCK(INT, 20, 21);              \
+reduce:                                 \
+	FADD_S(20, 20, 22);                 \
+	FADD_S(21, 21, 23);                 \
+	FADDP_S(24, 20, 21);                \
+	FADDP_S(24, 24, 24);                \
+	FADDP_SCALAR(24, 24);               \
+	FMOVS F24, (R0);                    \
+	ADD   $4, R0;                       \
+	SUBS  $1, R2, R2;                   \
+	BNE   row;                          \
+done:                                   \
+	RET
+
 // func gemvQ6KQ8KSDOT(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
 TEXT ·gemvQ6KQ8KSDOT(SB), NOSPLIT, $0-56
 	Q6_GEMV(GDOT_SDOT)
@@ -164,3 +251,11 @@ TEXT ·gemvQ6KQ8KSDOT(SB), NOSPLIT, $0-56
 // func gemvQ6KQ8KNoDot(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
 TEXT ·gemvQ6KQ8KNoDot(SB), NOSPLIT, $0-56
 	Q6_GEMV(GDOT_NODOT)
+
+// func gemvQ8_0Q8SDOT(dst *float32, data *byte, rowBytes, rows int, xq *int8, xd *float32, nb int)
+TEXT ·gemvQ8_0Q8SDOT(SB), NOSPLIT, $0-56
+	Q8_GEMV(Q8_INT_SDOT)
+
+// func gemvQ8_0Q8NoDot(dst *float32, data *byte, rowBytes, rows int, xq *int8, xd *float32, nb int)
+TEXT ·gemvQ8_0Q8NoDot(SB), NOSPLIT, $0-56
+	Q8_GEMV(Q8_INT_NODOT)

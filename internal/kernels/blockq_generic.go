@@ -16,10 +16,49 @@ const (
 
 // GemvQ8_0 computes dst[r] = Σ_j w[r,j]·x[j] for r < len(dst), where data
 // holds len(dst) Q8_0 rows of rowBytes bytes (a multiple of 34) and x at
-// least rowBytes/34·32 values. A row's result does not depend on which rows
-// the caller passes with it.
+// least rowBytes/34·32 values, through QuantizeQ8 and GemvQ8_0Q8. Callers
+// that multiply one x by many rows in several calls should quantise it once
+// and call GemvQ8_0Q8.
 func GemvQ8_0(dst []float32, data []byte, rowBytes int, x []float32) {
-	gemvQ8_0(dst, data, rowBytes, x)
+	var a Q8
+	QuantizeQ8(&a, x[:rowBytes/Q8_0BlockBytes*Q8_0BlockWeights])
+	GemvQ8_0Q8(dst, data, rowBytes, &a)
+}
+
+// Q8 is an activation vector quantised like ggml's Q8_0, for the Q8_0
+// kernels: per 32 values a float scale D and the int8 values Q, in
+// [-127, 127].
+type Q8 struct {
+	D []float32
+	Q []int8
+}
+
+// QuantizeQ8 quantises x (a multiple of 32 values) into a, reusing its
+// slices, with the rule of QuantizeQ8K applied to blocks of 32.
+func QuantizeQ8(a *Q8, x []float32) {
+	nb := len(x) / Q8_0BlockWeights
+	a.D = grow(a.D, nb)
+	a.Q = grow(a.Q, nb*Q8_0BlockWeights)
+	for b := range nb {
+		a.D[b] = quantizeQ8Block(a.Q[b*Q8_0BlockWeights:(b+1)*Q8_0BlockWeights], x[b*Q8_0BlockWeights:(b+1)*Q8_0BlockWeights])
+	}
+}
+
+// GemvQ8_0Q8 computes dst[r] = Σ_b (d_b·a.D[b])·Σ_j q_j·a.Q[j] for len(dst)
+// Q8_0 rows. The integer sums are exact; their float order is the vector
+// kernels': lane l of block b (codes 4l..4l+3) is scaled and added to lane
+// l of accumulator b%2, and the lanes are reduced as in BQ_REDUCE. So the
+// results are bit-identical across levels and do not depend on the rows
+// passed with a row, for activations in [-127, 127] as QuantizeQ8 makes
+// them (the AVX2 kernel negates activations with VPSIGNB, which leaves
+// -128 as it is).
+func GemvQ8_0Q8(dst []float32, data []byte, rowBytes int, a *Q8) {
+	checkBlockRows(len(dst), rowBytes, Q8_0BlockBytes, data)
+	if nb := rowBytes / Q8_0BlockBytes; nb > 0 {
+		_ = a.D[nb-1]
+		_ = a.Q[nb*Q8_0BlockWeights-1]
+	}
+	gemvQ8_0Q8(dst, data, rowBytes, a)
 }
 
 // GemvQ6K computes dst[r] = Σ_j w[r,j]·x[j] for len(dst) Q6_K rows of
@@ -54,23 +93,8 @@ func QuantizeQ8K(a *Q8K, x []float32) {
 	a.Q = grow(a.Q, nb*Q6KBlockWeights)
 	a.BSums = grow(a.BSums, nb*16)
 	for b := 0; b < nb; b++ {
-		xb := x[b*Q6KBlockWeights : (b+1)*Q6KBlockWeights]
 		q := a.Q[b*Q6KBlockWeights : (b+1)*Q6KBlockWeights]
-		var m float32
-		for _, v := range xb {
-			m = max(m, float32(math.Abs(float64(v))))
-		}
-		if !(m > 0 && m <= math.MaxFloat32) {
-			a.D[b] = m
-			clear(q)
-			clear(a.BSums[b*16 : (b+1)*16])
-			continue
-		}
-		a.D[b] = m / 127
-		inv := 127 / m
-		for j, v := range xb {
-			q[j] = int8(max(-127, min(127, math.Round(float64(v*inv)))))
-		}
+		a.D[b] = quantizeQ8Block(q, x[b*Q6KBlockWeights:(b+1)*Q6KBlockWeights])
 		for g := 0; g < 16; g++ {
 			var s int16
 			for _, v := range q[16*g : 16*g+16] {
@@ -79,6 +103,26 @@ func QuantizeQ8K(a *Q8K, x []float32) {
 			a.BSums[b*16+g] = s
 		}
 	}
+}
+
+// quantizeQ8Block quantises one block x into q and returns its scale: with
+// m the largest magnitude, D = m/127 and q = round(x·127/m) when m is
+// finite and positive; otherwise D = m and q = 0, so that a block of zeros
+// gives D = 0 and one with an infinity or NaN gives products that are NaN.
+func quantizeQ8Block(q []int8, x []float32) float32 {
+	var m float32
+	for _, v := range x {
+		m = max(m, float32(math.Abs(float64(v))))
+	}
+	if !(m > 0 && m <= math.MaxFloat32) {
+		clear(q)
+		return m
+	}
+	inv := 127 / m
+	for j, v := range x {
+		q[j] = int8(max(-127, min(127, math.Round(float64(v*inv)))))
+	}
+	return m / 127
 }
 
 // GemvQ6KQ8K computes dst[r] = Σ_b (d_b·a.D[b])·Σ_j scale·(q_j-32)·a.Q[j]
@@ -114,22 +158,30 @@ func checkBlockRows(n, rowBytes, blockBytes int, data []byte) {
 // gemvQ8_0Generic dequantises each weight to float32 (d·q, exact) and sums
 // the products in index order: what a Row() into a buffer followed by
 // DotF32 at the generic level gives.
-func gemvQ8_0Generic(dst []float32, data []byte, rowBytes int, x []float32) {
-	checkBlockRows(len(dst), rowBytes, Q8_0BlockBytes, data)
+func gemvQ8_0Q8Generic(dst []float32, data []byte, rowBytes int, a *Q8) {
 	nb := rowBytes / Q8_0BlockBytes
-	x = x[:nb*Q8_0BlockWeights]
 	for r := range dst {
 		row := data[r*rowBytes : (r+1)*rowBytes]
-		var acc float32
+		var acc [2][8]float32
 		for b := 0; b < nb; b++ {
 			blk := row[b*Q8_0BlockBytes : (b+1)*Q8_0BlockBytes]
-			d := F16ToF32(uint16(blk[0]) | uint16(blk[1])<<8)
-			xb := x[b*Q8_0BlockWeights : (b+1)*Q8_0BlockWeights]
-			for j, v := range blk[2:] {
-				acc += d * float32(int8(v)) * xb[j]
+			s := F16ToF32(uint16(blk[0])|uint16(blk[1])<<8) * a.D[b]
+			q := a.Q[b*Q8_0BlockWeights : (b+1)*Q8_0BlockWeights]
+			for l := range 8 {
+				var sum int32
+				for j := 4 * l; j < 4*l+4; j++ {
+					sum += int32(int8(blk[2+j])) * int32(q[j])
+				}
+				// The conversion rounds the product, so no compiler may
+				// fuse it into a multiply-add that the assembly does not do.
+				acc[b&1][l] += float32(float32(sum) * s)
 			}
 		}
-		dst[r] = acc
+		var v [8]float32
+		for l := range v {
+			v[l] = acc[0][l] + acc[1][l]
+		}
+		dst[r] = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
 	}
 }
 
@@ -166,34 +218,6 @@ func gemvQ6KQ8KGeneric(dst []float32, data []byte, rowBytes int, a *Q8K) {
 			// them into a multiply-add that the assembly does not do.
 			s := float32(d * a.D[b])
 			acc += float32(s * float32(q6KDotQ8K(blk, a.Q[b*Q6KBlockWeights:])))
-		}
-		dst[r] = acc
-	}
-}
-
-// gemvQ8_0ViaDot serves levels without block-quantised
-// kernels but with a vector DotF32 (NEON): 256 weights at a time are
-// dequantised into a stack buffer and summed by dotF32, and the partial
-// sums are added in order.
-func gemvQ8_0ViaDot(dst []float32, data []byte, rowBytes int, x []float32) {
-	checkBlockRows(len(dst), rowBytes, Q8_0BlockBytes, data)
-	nb := rowBytes / Q8_0BlockBytes
-	x = x[:nb*Q8_0BlockWeights]
-	const per = 8 // blocks per buffer
-	var w [per * Q8_0BlockWeights]float32
-	for r := range dst {
-		row := data[r*rowBytes : (r+1)*rowBytes]
-		var acc float32
-		for b0 := 0; b0 < nb; b0 += per {
-			n := min(per, nb-b0)
-			for b := 0; b < n; b++ {
-				blk := row[(b0+b)*Q8_0BlockBytes : (b0+b+1)*Q8_0BlockBytes]
-				d := F16ToF32(uint16(blk[0]) | uint16(blk[1])<<8)
-				for j, v := range blk[2:] {
-					w[b*Q8_0BlockWeights+j] = d * float32(int8(v))
-				}
-			}
-			acc += dotF32(w[:n*Q8_0BlockWeights], x[b0*Q8_0BlockWeights:(b0+n)*Q8_0BlockWeights])
 		}
 		dst[r] = acc
 	}

@@ -93,11 +93,7 @@ var blockGemvs = []blockGemv{
 // activations, and a row's bits do not depend on its neighbours.
 func TestGemvBlockQ(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	// The dequantise-and-DotF32 fallback is installed on arm64 only; test
-	// it everywhere, with each level's DotF32.
-	all := append([]blockGemv{
-		{"Q8_0ViaDot", false, Q8_0BlockWeights, Q8_0BlockBytes, randQ8_0, func(d []float32, m []byte, rb int, x []float32) { gemvQ8_0ViaDot(d, m, rb, x) }},
-	}, blockGemvs...)
+	all := blockGemvs
 	for _, g := range all {
 		for _, rows := range []int{1, 2, 5, 33} {
 			for _, nb := range []int{1, 2, 3, 10, 11} {
@@ -117,6 +113,8 @@ func TestGemvBlockQ(t *testing.T) {
 							tol := floatTol(k, abs)
 							if g.q6 {
 								tol += 0x1p-24*abs + q8KError(m[i*rb:(i+1)*rb], x)
+							} else {
+								tol += 0x1p-24*abs + q8Error(m[i*rb:(i+1)*rb], x)
 							}
 							if d := math.Abs(float64(dst[i]) - exact); d > tol {
 								t.Fatalf("row %d: %v, exact %v (diff %g > %g)", i, dst[i], exact, d, tol)
@@ -175,6 +173,93 @@ func q8KError(row []byte, x []float32) float64 {
 		e += float64(a.D[b]) / 2 * sw * (1 + 0x1p-20)
 	}
 	return e
+}
+
+// q8Error bounds what quantising x with QuantizeQ8 changes in a Q8_0 row's
+// dot product: Σ_b D_b/2·Σ_j |w_j|.
+func q8Error(row []byte, x []float32) float64 {
+	var a Q8
+	nb := len(row) / Q8_0BlockBytes
+	QuantizeQ8(&a, x[:nb*Q8_0BlockWeights])
+	var e float64
+	for b := 0; b < nb; b++ {
+		blk := row[b*Q8_0BlockBytes:]
+		d := float64(F16ToF32(uint16(blk[0]) | uint16(blk[1])<<8))
+		var sw float64
+		for _, q := range blk[2:Q8_0BlockBytes] {
+			sw += math.Abs(d * float64(int8(q)))
+		}
+		e += float64(a.D[b]) / 2 * sw * (1 + 0x1p-20)
+	}
+	return e
+}
+
+// The Q8_0 kernels agree bit for bit with the generic one, for any codes
+// (-128 included) and scales and activations in [-127, 127].
+func TestGemvQ8_0Q8Exact(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	for _, rows := range []int{1, 3, 8} {
+		for _, nb := range []int{1, 2, 3, 10, 11, 80} {
+			m := randQ8_0(r, rows, nb*Q8_0BlockWeights)
+			var a Q8
+			a.D = randF32(r, nb)
+			a.Q = make([]int8, nb*Q8_0BlockWeights)
+			for i := range a.Q {
+				a.Q[i] = int8(r.IntN(255) - 127)
+			}
+			if rows == 3 {
+				// Extreme codes, scales and activations.
+				for i := 0; i < len(m); i += Q8_0BlockBytes {
+					m[i], m[i+1] = 0xff, 0x7b // f16 max
+					for j := 2; j < Q8_0BlockBytes; j++ {
+						m[i+j] = []byte{0x80, 0x7f}[j%2]
+					}
+				}
+				for i := range a.Q {
+					a.Q[i] = []int8{-127, 127}[i%3%2]
+				}
+			}
+			want := make([]float32, rows)
+			gemvQ8_0Q8Generic(want, m, nb*Q8_0BlockBytes, &a)
+			forEachVariant(t, func(t *testing.T) {
+				got := make([]float32, rows)
+				GemvQ8_0Q8(got, m, nb*Q8_0BlockBytes, &a)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%dx%d row %d: %v, generic %v", rows, nb, i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestQuantizeQ8(t *testing.T) {
+	r := rand.New(rand.NewPCG(37, 38))
+	x := randF32(r, 4*Q8_0BlockWeights)
+	for i := Q8_0BlockWeights; i < 2*Q8_0BlockWeights; i++ {
+		x[i] = 0
+	}
+	x[2*Q8_0BlockWeights+7] = float32(math.Inf(-1))
+	x[3*Q8_0BlockWeights+9] = float32(math.NaN())
+	var a Q8
+	QuantizeQ8(&a, x)
+	if len(a.D) != 4 || len(a.Q) != len(x) {
+		t.Fatalf("lengths %d %d", len(a.D), len(a.Q))
+	}
+	for i, v := range x[:Q8_0BlockWeights] {
+		if d := math.Abs(float64(v) - float64(a.D[0])*float64(a.Q[i])); d > float64(a.D[0])*0.5001 || a.Q[i] < -127 {
+			t.Fatalf("value %d: %v vs %v·%d", i, v, a.D[0], a.Q[i])
+		}
+	}
+	if a.D[1] != 0 || !math.IsInf(float64(a.D[2]), 1) || !math.IsNaN(float64(a.D[3])) {
+		t.Fatalf("D of zero/inf/nan blocks: %v", a.D[1:])
+	}
+	for _, v := range a.Q[Q8_0BlockWeights:] {
+		if v != 0 {
+			t.Fatal("non-finite or zero block with non-zero values")
+		}
+	}
 }
 
 // The integer Q6_K kernels agree bit for bit with the generic one, for any

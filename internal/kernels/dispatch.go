@@ -55,7 +55,7 @@ var (
 	softmax        = softmaxGeneric
 	ropeNeoX       = ropeNeoXGeneric
 	gemvF16        = gemvF16Generic
-	gemvQ8_0       = gemvQ8_0Generic
+	gemvQ8_0Q8     = gemvQ8_0Q8Generic
 	gemvQ6KQ8K     = gemvQ6KQ8KGeneric
 	sumU64         = sumU64Generic
 	sumU64PF       = sumU64Generic
@@ -104,7 +104,7 @@ func SetLevel(l Level) Level {
 	dotF16, dotBF16, dotF32, dotsF32 = dotF16Generic, dotBF16Generic, dotF32Generic, dotsF32Generic
 	weightedSum, rmsNorm, squaredReLUMul = weightedSumGeneric, rmsNormGeneric, squaredReLUMulGeneric
 	softmax, ropeNeoX = softmaxGeneric, ropeNeoXGeneric
-	gemvF16, gemvQ8_0, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Generic, gemvQ6KQ8KGeneric
+	gemvF16, gemvQ8_0Q8, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Q8Generic, gemvQ6KQ8KGeneric
 	sumU64, sumU64PF = sumU64Generic, sumU64Generic
 	level = Generic
 	for _, c := range []Level{AVX2, AVX512, NEON} {

@@ -22,10 +22,12 @@ func install(l Level) {
 		dotI2S = dotI2SSDOTGo
 		gemmI2S = gemmI2SSDOTGo
 		gemvQ6KQ8K = gemvQ6KQ8KSDOTGo
+		gemvQ8_0Q8 = gemvQ8_0Q8SDOTGo
 	} else {
 		dotI2S = dotI2SNEONGo
 		gemmI2S = gemmI2SNoDotGo
 		gemvQ6KQ8K = gemvQ6KQ8KNoDotGo
+		gemvQ8_0Q8 = gemvQ8_0Q8NoDotGo
 	}
 	quantizeRow = quantizeRowNEONGo
 	f16RowToF32 = f16RowToF32NEONGo
@@ -39,7 +41,4 @@ func install(l Level) {
 	squaredReLUMul = squaredReLUMulNEONGo
 	ropeNeoX = ropeNeoXNEONGo
 	softmax = softmaxNEONGo
-	// Q8_0 dequantises 256 weights at a time and uses the vector dot
-	// product.
-	gemvQ8_0 = gemvQ8_0ViaDot
 }

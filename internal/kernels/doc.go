@@ -20,28 +20,31 @@
 //
 // # Exactness
 //
-// The integer kernels (DotI2S, GemmI2S, QuantizeRow, GemvQ6KQ8K) give
-// bit-identical results at every level for every input, including codes of
-// 3 and activations of -128 (QuantizeRow: for finite inputs; NaN and Inf
-// inputs give unspecified but non-crashing results). Their float epilogues
-// ((float32(acc)-sum)/scale*wscale for GemmI2S, acc += (d·D)·float32(sum)
-// per super-block for GemvQ6KQ8K) use the same single-precision operations
-// in the same order everywhere. F16RowToF32 is exact; a signalling NaN may
+// The integer kernels (DotI2S, GemmI2S, QuantizeRow, GemvQ6KQ8K,
+// GemvQ8_0Q8) give bit-identical results at every level for every input,
+// including codes of 3 and activations of -128 (QuantizeRow: for finite
+// inputs; NaN and Inf inputs give unspecified but non-crashing results;
+// GemvQ8_0Q8: for activations in [-127, 127], which is what QuantizeQ8
+// makes). Their float epilogues ((float32(acc)-sum)/scale*wscale for
+// GemmI2S, acc += (d·D)·float32(sum) per super-block for GemvQ6KQ8K, eight
+// lanes of such products per block for GemvQ8_0Q8) use the same
+// single-precision operations in the same order everywhere. F16RowToF32 is exact; a signalling NaN may
 // come out quiet.
 //
-// The float dot products (DotF16, DotBF16, DotF32, GemvF16, GemvQ8_0,
-// WeightedSum, and the sum of squares of RMSNorm) sum in a different order per level (several vector chains,
-// fused multiply-adds). Each result lies within (n+1)·2⁻²⁴·Σ|aᵢbᵢ| of the
+// The float dot products (DotF16, DotBF16, DotF32, GemvF16, WeightedSum,
+// and the sum of squares of RMSNorm) sum in a different order per level
+// (several vector chains, fused multiply-adds). Each result lies within (n+1)·2⁻²⁴·Σ|aᵢbᵢ| of the
 // exact sum, the textbook bound of the sequential loop, so two levels differ
-// by at most twice that; the tests check this bound. GemvQ8_0 multiplies
-// the weights in float32 and does not quantise the activations. Q6_K rows,
+// by at most twice that; the tests check this bound. Q6_K and Q8_0 rows,
 // as in ggml, multiply activations quantised to int8 per 256 values
-// (QuantizeQ8K): that is 1.4× faster than widening the weights to float,
-// the error it adds is at most half a quantisation step times Σ|wᵢ| per
-// block (the tests check this), and it moved the perplexity of bitnet-tiny
-// with a Q6_K head by 0.003 %. Within one level GemvF16 and DotF16 agree
-// bit for bit per row, and a GemvQ8_0 or GemvQ6KQ8K row does not depend on
-// the rows passed with it, whichever rows a caller groups together.
+// (QuantizeQ8K) and per 32 (QuantizeQ8): for Q6_K that is 1.4× faster than
+// widening the weights to float, for Q8_0 1.25× (AVX2, rows in L2); the
+// error it adds is at most half a quantisation step times Σ|wᵢ| per block
+// (the tests check this), and it moved the perplexity of bitnet-tiny by
+// 0.003 % with a Q6_K head and by 0.0008 % with a Q8_0 one. Within one
+// level GemvF16 and DotF16 agree bit for bit per row, and a GemvQ8_0Q8 or
+// GemvQ6KQ8K row does not depend on the rows passed with it, whichever
+// rows a caller groups together.
 //
 // # Files
 //
@@ -54,13 +57,13 @@
 //
 // amd64 AVX2 (with FMA and F16C): all integer and float kernels. GemmI2S
 // uses a 4-row kernel for one activation row (decode: one shift per block
-// instead of three, and software prefetch, without which it reads memory at
-// half the rate), a 1-row × 8-activation kernel for groups of eight
+// instead of three, the four rows read one after another, and software
+// prefetch, without which it reads memory at half the rate), a 1-row × 8-activation kernel for groups of eight
 // activation rows of up to 3072 values (prefill), a 2-row × 4-activation
 // tile for longer rows (each activation vector loaded once for both rows),
-// and a 4-row × 3-activation tile for the rest. GemvQ8_0 widens the
-// weights to float32 and uses fused multiply-adds; GemvQ6KQ8K decodes the
-// six-bit codes in registers and multiplies with VPMADDUBSW/VPMADDWD.
+// and a 4-row × 3-activation tile for the rest. GemvQ8_0Q8 multiplies
+// |q| by x·sign(q) with VPMADDUBSW; GemvQ6KQ8K decodes the six-bit codes
+// in registers and multiplies with VPMADDUBSW/VPMADDWD.
 // WeightedSum keeps 64 columns in registers per pass; DotsF32 runs
 // DotF32's loop once per key row inside one call (also on NEON). arm64 NEON: SDOT kernels (4×4 tile)
 // where the CPU has the dot-product extension, widening multiplies where it
@@ -71,13 +74,12 @@
 // is the AVX2 one.
 // The small per-token ops have AVX2 versions: RMSNorm (float64 sum of
 // squares), Softmax (a float32 exp polynomial), RopeNeoX and SquaredReLUMul
-// (bit-identical). dotI2SFloat, QuantizeQ8K and Axpy are generic at every
-// level. On arm64 WeightedSum, RMSNorm, RopeNeoX, SquaredReLUMul and Softmax
+// (bit-identical). dotI2SFloat, QuantizeQ8K, QuantizeQ8 and Axpy are
+// generic at every level. On arm64 WeightedSum, RMSNorm, RopeNeoX, SquaredReLUMul and Softmax
 // (the same exp polynomial) have NEON kernels; GemvQ6KQ8K rebuilds the
 // codes 16 at a time and uses SDOT (or SMULL/SMLAL2 without it), one
 // int32 vector per scale group, with the generic float epilogue in the
-// assembly; GemvQ8_0 dequantises 256 weights at a time and uses the NEON
-// DotF32.
+// assembly; GemvQ8_0Q8 uses SDOT (or SMULL, SADDLP and ADDP) per block.
 //
 // Tests run every kernel at every level in Available(); `go test
 // -kernels.level=avx2` restricts them (and the benchmarks) to one level.

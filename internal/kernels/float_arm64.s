@@ -5,19 +5,15 @@
 
 // Activation quantisation and float kernels, arm64 NEON. The Go wrappers in
 // kernels_arm64.go hand these whole vector steps only and finish the tails.
-// Instructions the Go assembler lacks are WORDs built by these macros from
-// register numbers (base opcodes checked against GNU as).
+// Instructions the Go assembler lacks are WORDs built by these macros (and
+// those of neon_arm64.h) from register numbers (base opcodes checked
+// against GNU as).
 
 #define FABS_S(d, n) WORD $(0x4EA0F800 | ((n)<<5) | (d))
 #define FCMEQ_S(d, n, m) WORD $(0x4E20E400 | ((m)<<16) | ((n)<<5) | (d))
 #define FMAX_S(d, n, m) WORD $(0x4E20F400 | ((m)<<16) | ((n)<<5) | (d))
 #define FMAXV_S(d, n) WORD $(0x6E30F800 | ((n)<<5) | (d))
-#define FMUL_S(d, n, m) WORD $(0x6E20DC00 | ((m)<<16) | ((n)<<5) | (d))
-#define FADD_S(d, n, m) WORD $(0x4E20D400 | ((m)<<16) | ((n)<<5) | (d))
 #define FMLA_S(d, n, m) WORD $(0x4E20CC00 | ((m)<<16) | ((n)<<5) | (d))
-// FADDP Vd.4S, Vn.4S, Vm.4S and the scalar FADDP Sd, Vn.2S
-#define FADDP_S(d, n, m) WORD $(0x6E20D400 | ((m)<<16) | ((n)<<5) | (d))
-#define FADDP_SCALAR(d, n) WORD $(0x7E30D800 | ((n)<<5) | (d))
 // FCVTNS Vd.4S, Vn.4S: to int32, round to nearest, ties to even (fixed
 // rounding, independent of FPCR)
 #define FCVTNS_S(d, n) WORD $(0x4E21A800 | ((n)<<5) | (d))

@@ -259,20 +259,13 @@ func dotsF32AVX2(dst, q, k *float32, stride, rows, n int)
 func dotsF32AVX2Go(dst, q, k []float32, stride int) { dotsF32With(dotsF32AVX2, 32, dst, q, k, stride) }
 
 //go:noescape
-func gemvQ8_0AVX2(dst *float32, data *byte, rowBytes, rows int, x *float32, nb int)
+func gemvQ8_0Q8AVX2(dst *float32, data *byte, rowBytes, rows int, xq *int8, xd *float32, nb int)
 
 //go:noescape
 func gemvQ6KQ8KAVX2(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
 
-func gemvQ8_0AVX2Go(dst []float32, data []byte, rowBytes int, x []float32) {
-	checkBlockRows(len(dst), rowBytes, Q8_0BlockBytes, data)
-	nb := rowBytes / Q8_0BlockBytes
-	if len(dst) == 0 || nb == 0 {
-		clear(dst)
-		return
-	}
-	_ = x[nb*Q8_0BlockWeights-1]
-	gemvQ8_0AVX2(&dst[0], &data[0], rowBytes, len(dst), &x[0], nb)
+func gemvQ8_0Q8AVX2Go(dst []float32, data []byte, rowBytes int, a *Q8) {
+	gemvQ8_0Q8With(gemvQ8_0Q8AVX2, dst, data, rowBytes, a)
 }
 
 func gemvQ6KQ8KAVX2Go(dst []float32, data []byte, rowBytes int, a *Q8K) {

@@ -199,6 +199,20 @@ func gemvQ6KQ8KSDOT(dst *float32, data *byte, rows int, xq *int8, xd *float32, b
 //go:noescape
 func gemvQ6KQ8KNoDot(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
 
+//go:noescape
+func gemvQ8_0Q8SDOT(dst *float32, data *byte, rowBytes, rows int, xq *int8, xd *float32, nb int)
+
+//go:noescape
+func gemvQ8_0Q8NoDot(dst *float32, data *byte, rowBytes, rows int, xq *int8, xd *float32, nb int)
+
+func gemvQ8_0Q8SDOTGo(dst []float32, data []byte, rowBytes int, a *Q8) {
+	gemvQ8_0Q8With(gemvQ8_0Q8SDOT, dst, data, rowBytes, a)
+}
+
+func gemvQ8_0Q8NoDotGo(dst []float32, data []byte, rowBytes int, a *Q8) {
+	gemvQ8_0Q8With(gemvQ8_0Q8NoDot, dst, data, rowBytes, a)
+}
+
 func gemvQ6KQ8KSDOTGo(dst []float32, data []byte, rowBytes int, a *Q8K) {
 	gemvQ6KQ8KWith(gemvQ6KQ8KSDOT, dst, data, rowBytes, a)
 }

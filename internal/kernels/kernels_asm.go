@@ -129,6 +129,20 @@ func softmaxWith(x []float32, step int, expSum func(x *float32, n int, mx float3
 	scaleBy(x, float32(1/sum))
 }
 
+// gemvQ8_0Q8With runs a Q8_0 × Q8 kernel over whole rows of nb blocks;
+// GemvQ8_0Q8 has checked the lengths.
+func gemvQ8_0Q8With(k func(dst *float32, data *byte, rowBytes, rows int, xq *int8, xd *float32, nb int), dst []float32, data []byte, rowBytes int, a *Q8) {
+	nb := rowBytes / Q8_0BlockBytes
+	if len(dst) == 0 {
+		return
+	}
+	if nb == 0 {
+		clear(dst)
+		return
+	}
+	k(&dst[0], &data[0], rowBytes, len(dst), &a.Q[0], &a.D[0], nb)
+}
+
 // gemvQ6KQ8KWith runs a Q6_K × Q8_K kernel over whole rows of nb
 // super-blocks; GemvQ6KQ8K has checked the lengths.
 func gemvQ6KQ8KWith(k func(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int), dst []float32, data []byte, rowBytes int, a *Q8K) {

@@ -1,4 +1,4 @@
-// Integer NEON instructions the Go assembler lacks, as WORDs. The
+// NEON instructions the Go assembler lacks, as WORDs, for more than one file. The
 // operands are register numbers. Each base opcode was checked against GNU
 // as (and the kernels that use them against their Go references under
 // QEMU, with and without the dot-product extension).
@@ -27,3 +27,10 @@
 // FCVTL Vd.4S, Vn.4H and FCVTL2 Vd.4S, Vn.8H
 #define FCVTL_S(d, n) WORD $(0x0E217800 | ((n)<<5) | (d))
 #define FCVTL2_S(d, n) WORD $(0x4E217800 | ((n)<<5) | (d))
+// FMUL, FADD Vd.4S, Vn.4S, Vm.4S; FADDP Vd.4S, Vn.4S, Vm.4S and the scalar
+// FADDP Sd, Vn.2S; SCVTF Vd.4S, Vn.4S (int32 to float)
+#define FMUL_S(d, n, m) WORD $(0x6E20DC00 | ((m)<<16) | ((n)<<5) | (d))
+#define FADD_S(d, n, m) WORD $(0x4E20D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FADDP_S(d, n, m) WORD $(0x6E20D400 | ((m)<<16) | ((n)<<5) | (d))
+#define FADDP_SCALAR(d, n) WORD $(0x7E30D800 | ((n)<<5) | (d))
+#define SCVTF_S(d, n) WORD $(0x4E21D800 | ((n)<<5) | (d))

@@ -103,11 +103,13 @@ func (d *Dense) Row(r int, dst []float32) {
 	}
 }
 
-// Input is an activation vector made ready for one matrix's Gemv: Q6_K
-// rows multiply int8 activations (kernels.Q8K, as ggml's Q6_K·Q8_K), which
-// Prepare quantises once per vector rather than once per Gemv call.
+// Input is an activation vector made ready for one matrix's Gemv: Q8_0
+// and Q6_K rows multiply int8 activations (kernels.Q8 and kernels.Q8K, as
+// ggml's Q8_0·Q8_0 and Q6_K·Q8_K), which Prepare quantises once per vector
+// rather than once per Gemv call.
 type Input struct {
 	X   []float32
+	q8  kernels.Q8
 	q8k kernels.Q8K
 }
 
@@ -115,7 +117,10 @@ type Input struct {
 // buffers.
 func (d *Dense) Prepare(in *Input, x []float32) {
 	in.X = x[:d.Cols]
-	if d.Type == DenseQ6_K {
+	switch d.Type {
+	case DenseQ8_0:
+		kernels.QuantizeQ8(&in.q8, in.X)
+	case DenseQ6_K:
 		kernels.QuantizeQ8K(&in.q8k, in.X)
 	}
 }
@@ -144,7 +149,7 @@ func (d *Dense) Gemv(dst []float32, lo, hi int, in *Input) {
 	case DenseF16:
 		kernels.GemvF16(dst[:hi-lo], d.u16[lo*d.Cols:hi*d.Cols], d.Cols, in.X)
 	case DenseQ8_0:
-		kernels.GemvQ8_0(dst[:hi-lo], d.Data[lo*d.rowBytes:hi*d.rowBytes], d.rowBytes, in.X)
+		kernels.GemvQ8_0Q8(dst[:hi-lo], d.Data[lo*d.rowBytes:hi*d.rowBytes], d.rowBytes, &in.q8)
 	case DenseQ6_K:
 		kernels.GemvQ6KQ8K(dst[:hi-lo], d.Data[lo*d.rowBytes:hi*d.rowBytes], d.rowBytes, &in.q8k)
 	default:

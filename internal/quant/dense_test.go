@@ -38,12 +38,17 @@ func TestDenseGemvBlockTypes(t *testing.T) {
 		var in Input
 		d.Prepare(&in, x)
 		d.Gemv(got[3:], 3, rows, &in)
-		// Q6_K multiplies int8 activations: each moves by at most half of
-		// its block's step, max|x|/127/2.
+		// Both multiply int8 activations, quantised per 256 values for
+		// Q6_K and per 32 for Q8_0: each moves by at most half of its
+		// block's step, max|x|/127/2.
+		bs := 256
+		if typ == DenseQ8_0 {
+			bs = 32
+		}
 		var step []float64
-		for b := 0; b < cols/256; b++ {
+		for b := 0; b < cols/bs; b++ {
 			var m float64
-			for _, v := range x[b*256 : (b+1)*256] {
+			for _, v := range x[b*bs : (b+1)*bs] {
 				m = max(m, math.Abs(float64(v)))
 			}
 			step = append(step, m/127)
@@ -56,9 +61,7 @@ func TestDenseGemvBlockTypes(t *testing.T) {
 				p := float64(w[j]) * float64(x[j])
 				exact += p
 				abs += math.Abs(p)
-				if typ == DenseQ6_K {
-					qerr += math.Abs(float64(w[j])) * step[j/256] / 2
-				}
+				qerr += math.Abs(float64(w[j])) * step[j/bs] / 2
 			}
 			// Within the float bound of the kernels (doc.go), plus the
 			// rounding of the dequantised weights and of the activations.
