@@ -35,12 +35,15 @@ type Q8 struct {
 
 // QuantizeQ8 quantises x (a multiple of 32 values) into a, reusing its
 // slices, with the rule of QuantizeQ8K applied to blocks of 32.
-func QuantizeQ8(a *Q8, x []float32) {
-	nb := len(x) / Q8_0BlockWeights
+func QuantizeQ8(a *Q8, x []float32) { a.quantize(x, Q8_0BlockWeights) }
+
+// quantize quantises x in blocks of bs values with quantizeQ8Block.
+func (a *Q8) quantize(x []float32, bs int) {
+	nb := len(x) / bs
 	a.D = grow(a.D, nb)
-	a.Q = grow(a.Q, nb*Q8_0BlockWeights)
+	a.Q = grow(a.Q, nb*bs)
 	for b := range nb {
-		a.D[b] = quantizeQ8Block(a.Q[b*Q8_0BlockWeights:(b+1)*Q8_0BlockWeights], x[b*Q8_0BlockWeights:(b+1)*Q8_0BlockWeights])
+		a.D[b] = quantizeQ8Block(a.Q[b*bs:(b+1)*bs], x[b*bs:(b+1)*bs])
 	}
 }
 
@@ -78,8 +81,7 @@ func GemvQ6K(dst []float32, data []byte, rowBytes int, x []float32) {
 // product multiplies integers; the activation rounding adds at most
 // D/2·Σ|w| per block to the float result.
 type Q8K struct {
-	D     []float32
-	Q     []int8
+	Q8
 	BSums []int16
 }
 
@@ -88,20 +90,14 @@ type Q8K struct {
 // D = m/127 and Q = round(x·127/m); a block of zeros gets D = 0; a block
 // with an infinity or NaN gets D = m, so that the products come out NaN.
 func QuantizeQ8K(a *Q8K, x []float32) {
-	nb := len(x) / Q6KBlockWeights
-	a.D = grow(a.D, nb)
-	a.Q = grow(a.Q, nb*Q6KBlockWeights)
-	a.BSums = grow(a.BSums, nb*16)
-	for b := 0; b < nb; b++ {
-		q := a.Q[b*Q6KBlockWeights : (b+1)*Q6KBlockWeights]
-		a.D[b] = quantizeQ8Block(q, x[b*Q6KBlockWeights:(b+1)*Q6KBlockWeights])
-		for g := 0; g < 16; g++ {
-			var s int16
-			for _, v := range q[16*g : 16*g+16] {
-				s += int16(v)
-			}
-			a.BSums[b*16+g] = s
+	a.quantize(x, Q6KBlockWeights)
+	a.BSums = grow(a.BSums, len(a.Q)/16)
+	for g := range a.BSums {
+		var s int16
+		for _, v := range a.Q[16*g : 16*g+16] {
+			s += int16(v)
 		}
+		a.BSums[g] = s
 	}
 }
 

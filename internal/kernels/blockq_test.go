@@ -219,45 +219,9 @@ func TestGemvQ8_0Q8Exact(t *testing.T) {
 					a.Q[i] = []int8{-127, 127}[i%3%2]
 				}
 			}
-			want := make([]float32, rows)
-			gemvQ8_0Q8Generic(want, m, nb*Q8_0BlockBytes, &a)
-			forEachVariant(t, func(t *testing.T) {
-				got := make([]float32, rows)
-				GemvQ8_0Q8(got, m, nb*Q8_0BlockBytes, &a)
-				for i := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%dx%d row %d: %v, generic %v", rows, nb, i, got[i], want[i])
-					}
-				}
-			})
-		}
-	}
-}
-
-func TestQuantizeQ8(t *testing.T) {
-	r := rand.New(rand.NewPCG(37, 38))
-	x := randF32(r, 4*Q8_0BlockWeights)
-	for i := Q8_0BlockWeights; i < 2*Q8_0BlockWeights; i++ {
-		x[i] = 0
-	}
-	x[2*Q8_0BlockWeights+7] = float32(math.Inf(-1))
-	x[3*Q8_0BlockWeights+9] = float32(math.NaN())
-	var a Q8
-	QuantizeQ8(&a, x)
-	if len(a.D) != 4 || len(a.Q) != len(x) {
-		t.Fatalf("lengths %d %d", len(a.D), len(a.Q))
-	}
-	for i, v := range x[:Q8_0BlockWeights] {
-		if d := math.Abs(float64(v) - float64(a.D[0])*float64(a.Q[i])); d > float64(a.D[0])*0.5001 || a.Q[i] < -127 {
-			t.Fatalf("value %d: %v vs %v·%d", i, v, a.D[0], a.Q[i])
-		}
-	}
-	if a.D[1] != 0 || !math.IsInf(float64(a.D[2]), 1) || !math.IsNaN(float64(a.D[3])) {
-		t.Fatalf("D of zero/inf/nan blocks: %v", a.D[1:])
-	}
-	for _, v := range a.Q[Q8_0BlockWeights:] {
-		if v != 0 {
-			t.Fatal("non-finite or zero block with non-zero values")
+			checkExactRows(t, rows, nb,
+				func(d []float32) { gemvQ8_0Q8Generic(d, m, nb*Q8_0BlockBytes, &a) },
+				func(d []float32) { GemvQ8_0Q8(d, m, nb*Q8_0BlockBytes, &a) })
 		}
 	}
 }
@@ -295,54 +259,83 @@ func TestGemvQ6KQ8KExact(t *testing.T) {
 					a.BSums[g] += int16(v)
 				}
 			}
-			want := make([]float32, rows)
-			gemvQ6KQ8KGeneric(want, m, nb*Q6KBlockBytes, &a)
-			forEachVariant(t, func(t *testing.T) {
-				got := make([]float32, rows)
-				GemvQ6KQ8K(got, m, nb*Q6KBlockBytes, &a)
-				for i := range want {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%dx%d row %d: %v, generic %v", rows, nb, i, got[i], want[i])
-					}
-				}
-			})
+			checkExactRows(t, rows, nb,
+				func(d []float32) { gemvQ6KQ8KGeneric(d, m, nb*Q6KBlockBytes, &a) },
+				func(d []float32) { GemvQ6KQ8K(d, m, nb*Q6KBlockBytes, &a) })
 		}
 	}
 }
 
-func TestQuantizeQ8K(t *testing.T) {
-	r := rand.New(rand.NewPCG(33, 34))
-	x := randF32(r, 4*Q6KBlockWeights)
-	for i := Q6KBlockWeights; i < 2*Q6KBlockWeights; i++ {
-		x[i] = 0
-	}
-	x[2*Q6KBlockWeights+7] = float32(math.Inf(-1))
-	x[3*Q6KBlockWeights+9] = float32(math.NaN())
-	var a Q8K
-	QuantizeQ8K(&a, x)
-	if len(a.D) != 4 || len(a.Q) != len(x) || len(a.BSums) != 64 {
-		t.Fatalf("lengths %d %d %d", len(a.D), len(a.Q), len(a.BSums))
-	}
-	for i, v := range x[:Q6KBlockWeights] {
-		if d := math.Abs(float64(v) - float64(a.D[0])*float64(a.Q[i])); d > float64(a.D[0])*0.5001 {
-			t.Fatalf("value %d: %v vs %v·%d", i, v, a.D[0], a.Q[i])
+// QuantizeQ8 and QuantizeQ8K on four blocks: random values, zeros, one
+// with -Inf and one with a NaN.
+func TestQuantizeQ8Blocks(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bs    int
+		quant func(x []float32) (d []float32, q []int8)
+	}{
+		{"Q8", Q8_0BlockWeights, func(x []float32) ([]float32, []int8) {
+			var a Q8
+			QuantizeQ8(&a, x)
+			return a.D, a.Q
+		}},
+		{"Q8K", Q6KBlockWeights, func(x []float32) ([]float32, []int8) {
+			var a Q8K
+			QuantizeQ8K(&a, x)
+			if len(a.BSums) != len(x)/16 {
+				t.Fatalf("Q8K: %d bsums", len(a.BSums))
+			}
+			for g := range a.BSums {
+				var s int16
+				for _, v := range a.Q[16*g : 16*g+16] {
+					s += int16(v)
+				}
+				if s != a.BSums[g] {
+					t.Fatalf("Q8K: bsum %d: %d, want %d", g, a.BSums[g], s)
+				}
+			}
+			return a.D, a.Q
+		}},
+	} {
+		r := rand.New(rand.NewPCG(33, 34))
+		bs := tc.bs
+		x := randF32(r, 4*bs)
+		clear(x[bs : 2*bs])
+		x[2*bs+7] = float32(math.Inf(-1))
+		x[3*bs+9] = float32(math.NaN())
+		d, q := tc.quant(x)
+		if len(d) != 4 || len(q) != len(x) {
+			t.Fatalf("%s: lengths %d %d", tc.name, len(d), len(q))
+		}
+		for i, v := range x[:bs] {
+			if e := math.Abs(float64(v) - float64(d[0])*float64(q[i])); e > float64(d[0])*0.5001 || q[i] < -127 {
+				t.Fatalf("%s: value %d: %v vs %v·%d", tc.name, i, v, d[0], q[i])
+			}
+		}
+		if d[1] != 0 || !math.IsInf(float64(d[2]), 1) || !math.IsNaN(float64(d[3])) {
+			t.Fatalf("%s: D of zero/inf/nan blocks: %v", tc.name, d[1:])
+		}
+		for _, v := range q[bs:] {
+			if v != 0 {
+				t.Fatalf("%s: non-finite or zero block with non-zero values", tc.name)
+			}
 		}
 	}
-	for g := 0; g < 16; g++ {
-		var s int16
-		for _, v := range a.Q[16*g : 16*g+16] {
-			s += int16(v)
+}
+
+// checkExactRows runs generic into want and, at every level, level into
+// got, and requires the same bits.
+func checkExactRows(t *testing.T, rows, nb int, generic, level func([]float32)) {
+	t.Helper()
+	want := make([]float32, rows)
+	generic(want)
+	forEachVariant(t, func(t *testing.T) {
+		got := make([]float32, rows)
+		level(got)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%dx%d row %d: %v, generic %v", rows, nb, i, got[i], want[i])
+			}
 		}
-		if s != a.BSums[g] {
-			t.Fatalf("bsum %d: %d, want %d", g, a.BSums[g], s)
-		}
-	}
-	if a.D[1] != 0 || !math.IsInf(float64(a.D[2]), 1) || !math.IsNaN(float64(a.D[3])) {
-		t.Fatalf("D of zero/inf/nan blocks: %v", a.D[1:])
-	}
-	for _, v := range a.Q[Q6KBlockWeights:] {
-		if v != 0 {
-			t.Fatal("non-finite or zero block with non-zero values")
-		}
-	}
+	})
 }
