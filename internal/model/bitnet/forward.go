@@ -235,21 +235,32 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 	group := c.Heads / c.KVHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	m.pool.For(T*c.Heads, 1, func(lo, hi int) {
-		var scores []float32
+		// All the chunk's scores first, then all its value sums: query heads
+		// that share a KV head are neighbours, so their keys (then values)
+		// are read back to back while still in cache, not alternately with
+		// the values, which evicted them.
+		var all []float32
+		off := make([]int, hi-lo+1)
+		for i := lo; i < hi; i++ {
+			off[i-lo+1] = off[i-lo] + refs[i/c.Heads].pos + 1
+		}
+		all = grow(all, off[hi-lo])
 		for i := lo; i < hi; i++ {
 			t, h := i/c.Heads, i%c.Heads
 			r := refs[t]
-			kv := h / group
-			qv := s.q[t*qDim+h*hd : t*qDim+(h+1)*hd]
-			n := r.pos + 1
-			scores = grow(scores, n)
-			K, V := r.seq.Head(l, kv, n)
-			kernels.DotsF32(scores, qv, K, hd)
+			scores := all[off[i-lo]:off[i-lo+1]]
+			K, _ := r.seq.Head(l, h/group, len(scores))
+			kernels.DotsF32(scores, s.q[t*qDim+h*hd:t*qDim+(h+1)*hd], K, hd)
 			for j := range scores {
 				scores[j] *= scale
 			}
 			kernels.Softmax(scores)
-			kernels.WeightedSum(s.att[t*qDim+h*hd:t*qDim+(h+1)*hd], scores[:n], V, hd)
+		}
+		for i := lo; i < hi; i++ {
+			t, h := i/c.Heads, i%c.Heads
+			scores := all[off[i-lo]:off[i-lo+1]]
+			_, V := refs[t].seq.Head(l, h/group, len(scores))
+			kernels.WeightedSum(s.att[t*qDim+h*hd:t*qDim+(h+1)*hd], scores, V, hd)
 		}
 	})
 	m.perToken(T, func(t int) {
