@@ -33,31 +33,62 @@ func randQ6K(r *rand.Rand, rows, k int) []byte {
 	return b
 }
 
-// blockQExact returns Σ w_j·x_j in float64 with the exact weights
-// (d·q for Q8_0, d·scale·(q-32) for Q6_K) and Σ|w_j·x_j|.
-func blockQExact(q6 bool, row []byte, x []float32) (exact, abs float64) {
-	add := func(w float64, xv float32) {
-		p := w * float64(xv)
-		exact += p
-		abs += math.Abs(p)
-	}
+// blockQWeights returns the exact weights of a row: d·q for Q8_0,
+// d·scale·(q-32) for Q6_K.
+func blockQWeights(q6 bool, row []byte) []float64 {
+	var w []float64
 	if !q6 {
 		for b := 0; b < len(row)/Q8_0BlockBytes; b++ {
 			blk := row[b*Q8_0BlockBytes:]
 			d := float64(F16ToF32(uint16(blk[0]) | uint16(blk[1])<<8))
 			for j := 0; j < Q8_0BlockWeights; j++ {
-				add(d*float64(int8(blk[2+j])), x[b*Q8_0BlockWeights+j])
+				w = append(w, d*float64(int8(blk[2+j])))
 			}
 		}
-		return
+		return w
 	}
 	for b := 0; b < len(row)/Q6KBlockBytes; b++ {
 		blk := row[b*Q6KBlockBytes:]
+		d := float64(F16ToF32(uint16(blk[208]) | uint16(blk[209])<<8))
 		for j := 0; j < Q6KBlockWeights; j++ {
-			add(float64(F16ToF32(uint16(blk[208])|uint16(blk[209])<<8))*q6KScaledCode(blk, j), x[b*Q6KBlockWeights+j])
+			w = append(w, d*q6KScaledCode(blk, j))
 		}
 	}
+	return w
+}
+
+// blockQExact returns Σ w_j·x_j in float64 with the exact weights and
+// Σ|w_j·x_j|.
+func blockQExact(q6 bool, row []byte, x []float32) (exact, abs float64) {
+	for j, w := range blockQWeights(q6, row) {
+		p := w * float64(x[j])
+		exact += p
+		abs += math.Abs(p)
+	}
 	return
+}
+
+// actQuantError bounds what quantising x (QuantizeQ8K for Q6_K, QuantizeQ8
+// for Q8_0) changes in a row's dot product: Σ_j |w_j|·D/2 with D the scale
+// of x_j's block (each activation moves by at most half a step).
+func actQuantError(q6 bool, row []byte, x []float32) float64 {
+	w := blockQWeights(q6, row)
+	var d []float32
+	bs := Q8_0BlockWeights
+	if q6 {
+		var a Q8K
+		QuantizeQ8K(&a, x[:len(w)])
+		d, bs = a.D, Q6KBlockWeights
+	} else {
+		var a Q8
+		QuantizeQ8(&a, x[:len(w)])
+		d = a.D
+	}
+	var e float64
+	for j, v := range w {
+		e += math.Abs(v) * float64(d[j/bs]) / 2
+	}
+	return e * (1 + 0x1p-20)
 }
 
 // q6KScaledCode returns scale·(q-32) of weight j of a Q6_K super-block,
@@ -88,7 +119,7 @@ var blockGemvs = []blockGemv{
 }
 
 // The block-quantised GEMVs follow the float rule of doc.go, with one more
-// 2⁻²⁴·Σ|wᵢxᵢ| for Q6_K and the error of its int8 activations (q8KError):
+// 2⁻²⁴·Σ|wᵢxᵢ| and the error of their int8 activations (actQuantError):
 // each row lies within that of the exact sum with exact weights and float
 // activations, and a row's bits do not depend on its neighbours.
 func TestGemvBlockQ(t *testing.T) {
@@ -111,11 +142,7 @@ func TestGemvBlockQ(t *testing.T) {
 						for i := 0; i < rows; i++ {
 							exact, abs := blockQExact(g.q6, m[i*rb:(i+1)*rb], x)
 							tol := floatTol(k, abs)
-							if g.q6 {
-								tol += 0x1p-24*abs + q8KError(m[i*rb:(i+1)*rb], x)
-							} else {
-								tol += 0x1p-24*abs + q8Error(m[i*rb:(i+1)*rb], x)
-							}
+							tol += 0x1p-24*abs + actQuantError(g.q6, m[i*rb:(i+1)*rb], x)
 							if d := math.Abs(float64(dst[i]) - exact); d > tol {
 								t.Fatalf("row %d: %v, exact %v (diff %g > %g)", i, dst[i], exact, d, tol)
 							}
@@ -153,45 +180,6 @@ func TestGemvBlockQShortSlices(t *testing.T) {
 			}
 		})
 	}
-}
-
-// q8KError bounds what quantising x with QuantizeQ8K changes in a Q6_K
-// row's dot product: Σ_b D_b/2·Σ_j |w_j| (each activation moves by at most
-// half a step).
-func q8KError(row []byte, x []float32) float64 {
-	var a Q8K
-	nb := len(row) / Q6KBlockBytes
-	QuantizeQ8K(&a, x[:nb*Q6KBlockWeights])
-	var e float64
-	for b := 0; b < nb; b++ {
-		blk := row[b*Q6KBlockBytes:]
-		d := float64(F16ToF32(uint16(blk[208]) | uint16(blk[209])<<8))
-		var sw float64
-		for j := 0; j < Q6KBlockWeights; j++ {
-			sw += math.Abs(d * q6KScaledCode(blk, j))
-		}
-		e += float64(a.D[b]) / 2 * sw * (1 + 0x1p-20)
-	}
-	return e
-}
-
-// q8Error bounds what quantising x with QuantizeQ8 changes in a Q8_0 row's
-// dot product: Σ_b D_b/2·Σ_j |w_j|.
-func q8Error(row []byte, x []float32) float64 {
-	var a Q8
-	nb := len(row) / Q8_0BlockBytes
-	QuantizeQ8(&a, x[:nb*Q8_0BlockWeights])
-	var e float64
-	for b := 0; b < nb; b++ {
-		blk := row[b*Q8_0BlockBytes:]
-		d := float64(F16ToF32(uint16(blk[0]) | uint16(blk[1])<<8))
-		var sw float64
-		for _, q := range blk[2:Q8_0BlockBytes] {
-			sw += math.Abs(d * float64(int8(q)))
-		}
-		e += float64(a.D[b]) / 2 * sw * (1 + 0x1p-20)
-	}
-	return e
 }
 
 // The Q8_0 kernels agree bit for bit with the generic one, for any codes
