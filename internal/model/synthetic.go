@@ -53,7 +53,13 @@ func Synthetic(name string, embd quant.DenseType, seed uint64, o Options) (Model
 	if err := cfg.Validate("synthetic " + name); err != nil {
 		return nil, err
 	}
-	return arch.New(&cfg, &synthTensors{tied: cfg.TiedEmbedding, rng: rand.New(rand.NewPCG(seed, 1)), embd: embd, mem: arena.New()}, o)
+	w := &synthTensors{tied: cfg.TiedEmbedding, rng: rand.New(rand.NewPCG(seed, 1)), embd: embd, mem: arena.New()}
+	m, err := arch.New(&cfg, w, o)
+	if err != nil {
+		w.Close() // the arena's mappings are not garbage collected
+		return nil, err
+	}
+	return m, nil
 }
 
 var validBytes = func() (b [81]byte) {
