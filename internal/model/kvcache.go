@@ -72,10 +72,8 @@ func (c *KVCache) resize(capacity int) {
 		k := make([]float32, c.heads*capacity*hd)
 		v := make([]float32, c.heads*capacity*hd)
 		if c.K[l] != nil {
-			for h := 0; h < c.heads; h++ {
-				copy(k[h*capacity*hd:(h*capacity+c.n)*hd], c.K[l][h*c.capacity*hd:(h*c.capacity+c.n)*hd])
-				copy(v[h*capacity*hd:(h*capacity+c.n)*hd], c.V[l][h*c.capacity*hd:(h*c.capacity+c.n)*hd])
-			}
+			copyHeads(k, capacity, c.K[l], c.capacity, c.n, c.heads, hd)
+			copyHeads(v, capacity, c.V[l], c.capacity, c.n, c.heads, hd)
 		}
 		c.K[l], c.V[l] = k, v
 	}
@@ -120,11 +118,16 @@ func (c *KVCache) CopyFrom(src *KVCache) {
 		c.resize(max(src.n, 1))
 	}
 	c.n = src.n
-	hd := c.headDim
 	for l := range src.K {
-		for h := 0; h < c.heads; h++ {
-			copy(c.K[l][h*c.capacity*hd:(h*c.capacity+c.n)*hd], src.K[l][h*src.capacity*hd:(h*src.capacity+c.n)*hd])
-			copy(c.V[l][h*c.capacity*hd:(h*c.capacity+c.n)*hd], src.V[l][h*src.capacity*hd:(h*src.capacity+c.n)*hd])
-		}
+		copyHeads(c.K[l], c.capacity, src.K[l], src.capacity, c.n, c.heads, c.headDim)
+		copyHeads(c.V[l], c.capacity, src.V[l], src.capacity, c.n, c.heads, c.headDim)
+	}
+}
+
+// copyHeads copies the first n positions of each of heads heads from src,
+// laid out for srcCap positions per head, to dst, laid out for dstCap.
+func copyHeads(dst []float32, dstCap int, src []float32, srcCap, n, heads, hd int) {
+	for h := 0; h < heads; h++ {
+		copy(dst[h*dstCap*hd:(h*dstCap+n)*hd], src[h*srcCap*hd:(h*srcCap+n)*hd])
 	}
 }
