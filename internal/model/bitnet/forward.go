@@ -239,12 +239,11 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 		// that share a KV head are neighbours, so their keys (then values)
 		// are read back to back while still in cache, not alternately with
 		// the values, which evicted them.
-		var all []float32
 		off := make([]int, hi-lo+1)
 		for i := lo; i < hi; i++ {
 			off[i-lo+1] = off[i-lo] + refs[i/c.Heads].pos + 1
 		}
-		all = grow(all, off[hi-lo])
+		all := make([]float32, off[hi-lo])
 		for i := lo; i < hi; i++ {
 			t, h := i/c.Heads, i%c.Heads
 			r := refs[t]
