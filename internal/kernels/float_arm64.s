@@ -329,6 +329,19 @@ ws_ret:
 #define FADD_D(d, n, m) WORD $(0x4E60D400 | ((m)<<16) | ((n)<<5) | (d))
 #define FADDP_DSCALAR(d, n) WORD $(0x7E70D800 | ((n)<<5) | (d))
 
+// The float64 sums of sumSquaresNEON and expSumNEON: widen the four floats
+// of register v (through temporaries t, t1) into the two accumulators
+// V16-V17, and at the end add those into F0.
+#define ACC_F64(v, t, t1) \
+	FCVTL_D(t, v);       \
+	FCVTL2_D(t1, v);     \
+	FADD_D(16, 16, t);   \
+	FADD_D(17, 17, t1)
+
+#define SUM_F64 \
+	FADD_D(16, 16, 17); \
+	FADDP_DSCALAR(0, 16)
+
 // func sumSquaresNEON(x *float32, n int) float64
 // n is a multiple of 4. Squares rounded to float32 (like the generic
 // float64(v*v)), summed in float64 in two chains.
@@ -343,16 +356,12 @@ TEXT ·sumSquaresNEON(SB), NOSPLIT, $0-24
 ssq_loop:
 	VLD1.P 16(R0), [V0.S4]
 	FMUL_S(0, 0, 0)
-	FCVTL_D(1, 0)
-	FCVTL2_D(2, 0)
-	FADD_D(16, 16, 1)
-	FADD_D(17, 17, 2)
+	ACC_F64(0, 1, 2)
 	SUBS   $1, R1, R1
 	BNE    ssq_loop
 
 ssq_done:
-	FADD_D(16, 16, 17)
-	FADDP_DSCALAR(0, 16)
+	SUM_F64
 	FMOVD F0, ret+16(FP)
 	RET
 
@@ -510,15 +519,11 @@ exps_loop:
 	VSHL   $23, V1.S4, V1.S4
 	FMUL_S(5, 5, 1)
 	VST1.P [V5.S4], 16(R0)
-	FCVTL_D(6, 5)
-	FCVTL2_D(7, 5)
-	FADD_D(16, 16, 6)
-	FADD_D(17, 17, 7)
+	ACC_F64(5, 6, 7)
 	SUBS   $1, R1, R1
 	BNE    exps_loop
 
 exps_done:
-	FADD_D(16, 16, 17)
-	FADDP_DSCALAR(0, 16)
+	SUM_F64
 	FMOVD F0, ret+24(FP)
 	RET
