@@ -275,6 +275,50 @@ func BenchmarkWeightedSum(b *testing.B) {
 	})
 }
 
+// Attention of a group of four query heads (2B-4T, Llama3-8B) at position
+// 2048 over one KV head's keys and values: scores, then value sums. The
+// bench takes turns over 16 KV heads (64 MiB), so the cache comes from
+// memory as it does in a model's forward pass; "per_head" runs DotsF32 and
+// WeightedSum head by head. Bytes are the keys and values read once.
+func BenchmarkGroupAttention(b *testing.B) {
+	r := rand.New(rand.NewPCG(27, 27))
+	const n, hd, heads, kvHeads = 2048, 128, 4, 16
+	q := randF32(r, heads*hd)
+	kv := randF32(r, 2*kvHeads*n*hd)
+	scores := make([]float32, heads*n)
+	out := make([]float32, heads*hd)
+	head := func(i int) (k, v []float32) {
+		o := 2 * (i % kvHeads) * n * hd
+		return kv[o : o+n*hd], kv[o+n*hd : o+2*n*hd]
+	}
+	forEachBenchVariant(b, fmt.Sprintf("%dx%dx%d", n, hd, heads), func(b *testing.B) {
+		b.SetBytes(int64(8 * n * hd))
+		i := 0
+		for b.Loop() {
+			k, v := head(i)
+			GroupDots(scores, q, k, hd)
+			GroupWeightedSums(out, hd, hd, scores, n, v, hd)
+			i++
+		}
+		reportMACs(b, float64(2*heads*n*hd))
+	})
+	forEachBenchVariant(b, fmt.Sprintf("%dx%dx%d_per_head", n, hd, heads), func(b *testing.B) {
+		b.SetBytes(int64(8 * n * hd))
+		i := 0
+		for b.Loop() {
+			k, v := head(i)
+			for g := range heads {
+				DotsF32(scores[g*n:(g+1)*n], q[g*hd:(g+1)*hd], k, hd)
+			}
+			for g := range heads {
+				WeightedSum(out[g*hd:(g+1)*hd], scores[g*n:(g+1)*n], v, hd)
+			}
+			i++
+		}
+		reportMACs(b, float64(2*heads*n*hd))
+	})
+}
+
 func BenchmarkSquaredReLUMul(b *testing.B) {
 	r := rand.New(rand.NewPCG(45, 45))
 	g, u := randF32(r, 6912), randF32(r, 6912)

@@ -320,10 +320,6 @@ func checkExactRows(t *testing.T, rows, nb int, generic, level func([]float32)) 
 	forEachVariant(t, func(t *testing.T) {
 		got := make([]float32, rows)
 		level(got)
-		for i := range want {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("%dx%d row %d: %v, generic %v", rows, nb, i, got[i], want[i])
-			}
-		}
+		checkExactF32(t, fmt.Sprintf("%dx%d rows against generic", rows, nb), got, want)
 	})
 }

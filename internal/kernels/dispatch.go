@@ -50,6 +50,7 @@ var (
 	dotF32         = dotF32Generic
 	dotsF32        = dotsF32Generic
 	weightedSum    = weightedSumGeneric
+	weightedSums   = weightedSumsGeneric
 	rmsNorm        = rmsNormGeneric
 	squaredReLUMul = squaredReLUMulGeneric
 	softmax        = softmaxGeneric
@@ -102,7 +103,8 @@ func SetLevel(l Level) Level {
 	dotI2S, dotI2SFloat, gemmI2S = dotI2SGeneric, dotI2SFloatGeneric, gemmI2SGeneric
 	quantizeRow, f16RowToF32 = quantizeRowGeneric, f16RowToF32Generic
 	dotF16, dotBF16, dotF32, dotsF32 = dotF16Generic, dotBF16Generic, dotF32Generic, dotsF32Generic
-	weightedSum, rmsNorm, squaredReLUMul = weightedSumGeneric, rmsNormGeneric, squaredReLUMulGeneric
+	weightedSum, weightedSums = weightedSumGeneric, weightedSumsGeneric
+	rmsNorm, squaredReLUMul = rmsNormGeneric, squaredReLUMulGeneric
 	softmax, ropeNeoX = softmaxGeneric, ropeNeoXGeneric
 	gemvF16, gemvQ8_0Q8, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Q8Generic, gemvQ6KQ8KGeneric
 	sumU64, sumU64PF = sumU64Generic, sumU64Generic
@@ -157,7 +159,7 @@ func DotsF32(dst, q, k []float32, stride int) {
 		panic("kernels: DotsF32 stride shorter than the query")
 	}
 	_ = k[(len(dst)-1)*stride+len(q)-1]
-	dotsF32(dst, q, k, stride)
+	dotsF32(dst, q, k, stride, 1)
 }
 
 // WeightedSum sets dst[i] = Σ_j w[j]·src[j*stride+i] for i < len(dst): a

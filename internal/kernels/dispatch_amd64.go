@@ -61,6 +61,7 @@ func installAVX2() {
 	dotF32 = dotF32AVX2Go
 	dotsF32 = dotsF32AVX2Go
 	weightedSum = weightedSumAVX2Go
+	weightedSums = weightedSumsAVX2Go
 	rmsNorm = rmsNormAVX2Go
 	squaredReLUMul = squaredReLUMulAVX2Go
 	softmax = softmaxAVX2Go

@@ -37,6 +37,7 @@ func install(l Level) {
 	dotF32 = dotF32NEONGo
 	dotsF32 = dotsF32NEONGo
 	weightedSum = weightedSumNEONGo
+	weightedSums = weightedSumsNEONGo
 	rmsNorm = rmsNormNEONGo
 	squaredReLUMul = squaredReLUMulNEONGo
 	ropeNeoX = ropeNeoXNEONGo

@@ -65,7 +65,13 @@
 // |q| by x·sign(q) with VPMADDUBSW; GemvQ6KQ8K decodes the six-bit codes
 // in registers and multiplies with VPMADDUBSW/VPMADDWD.
 // WeightedSum keeps 64 columns in registers per pass; DotsF32 runs
-// DotF32's loop once per key row inside one call (also on NEON). arm64 NEON: SDOT kernels (4×4 tile)
+// DotF32's loop once per key row inside one call (also on NEON). GroupDots
+// and GroupWeightedSums serve the query heads of one KV head together: each
+// key row goes to every head while it is in L1 (heads in pairs that share
+// the row's loads), and each value row likewise, four rows at a time into
+// outputs that stay in L1, with software prefetch 16 rows ahead; both give
+// exactly the per-head kernels' results (also on NEON, one head and one row
+// at a time). arm64 NEON: SDOT kernels (4×4 tile)
 // where the CPU has the dot-product extension, widening multiplies where it
 // has not, plus quantisation and the float kernels. amd64 AVX512 (AVX-512 F, BW,
 // VL and VNNI, on top of AVX2): GemmI2S with VPDPBUSD, a 4-row kernel for

@@ -117,11 +117,15 @@ func dotF32Tail(acc float32, a, b []float32) float32 {
 	return acc
 }
 
-// dotsF32Generic is DotsF32 through the level's DotF32, so that every
-// level gives exactly its DotF32 results.
-func dotsF32Generic(dst, q, k []float32, stride int) {
-	n := len(q)
-	for j := range dst {
-		dst[j] = dotF32(q, k[j*stride:j*stride+n])
+// dotsF32Generic is DotsF32 and GroupDots through the level's DotF32, so
+// that every level gives exactly its DotF32 results. heads queries of
+// len(q)/heads values take each key row in turn.
+func dotsF32Generic(dst, q, k []float32, stride, heads int) {
+	n, rows := len(q)/heads, len(dst)/heads
+	for j := range rows {
+		row := k[j*stride : j*stride+n]
+		for g := range heads {
+			dst[g*rows+j] = dotF32(q[g*n:(g+1)*n], row)
+		}
 	}
 }

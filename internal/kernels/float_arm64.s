@@ -204,20 +204,31 @@ dbf_done:
 	FMOVS F0, ret+24(FP)
 	RET
 
-// func dotsF32NEON(dst, q, k *float32, stride, rows, n int)
-// dst[j] = the first n values (a multiple of 16) of q·(k + j·stride) for
-// j < rows: four accumulators over 16 values at a time, then DOT4_SUM.
-// DotF32 is the one-row case, so DotsF32 and DotF32 agree exactly.
-TEXT ·dotsF32NEON(SB), NOSPLIT, $0-48
+// func dotsF32NEON(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
+// dst[g·dstStride+j] = the first n values (a multiple of 16) of
+// (q + g·qStride)·(k + j·stride) for j < rows, g < heads: every head takes
+// each key row while it is in L1. Each dot has four accumulators over 16
+// values at a time, then DOT4_SUM; DotF32 is the one-row, one-head case, so
+// DotsF32, GroupDots and DotF32 agree exactly.
+TEXT ·dotsF32NEON(SB), NOSPLIT, $0-72
 	MOVD dst+0(FP), R3
 	MOVD k+16(FP), R4
 	MOVD stride+24(FP), R5
 	LSL  $2, R5, R5
 	MOVD rows+32(FP), R6
+	MOVD qStride+56(FP), R9
+	LSL  $2, R9, R9
+	MOVD dstStride+64(FP), R10
+	LSL  $2, R10, R10
 	CBZ  R6, dots_ret
 
 dots_row:
-	MOVD q+8(FP), R0
+	MOVD q+8(FP), R7
+	MOVD R3, R8
+	MOVD heads+48(FP), R11
+
+dots_head:
+	MOVD R7, R0
 	MOVD R4, R1
 	MOVD n+40(FP), R2
 	ZERO_V16_V19
@@ -234,7 +245,11 @@ dots_loop:
 	BNE    dots_loop
 
 	DOT4_SUM
-	FMOVS F0, (R3)
+	FMOVS F0, (R8)
+	ADD   R10, R8
+	ADD   R9, R7
+	SUBS  $1, R11, R11
+	BNE   dots_head
 	ADD   $4, R3
 	ADD   R5, R4
 	SUBS  $1, R6, R6
@@ -320,6 +335,77 @@ ws_narrow_store:
 	B      ws_narrow
 
 ws_ret:
+	RET
+
+// func weightedSumsNEON(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int)
+// dst[g·dstStride+i] += Σ_j w[g·wStride+j]·src[j·stride+i] for i < cols (a
+// multiple of 4) and g < heads: every head takes each value row while it
+// is in L1, accumulating into its outputs in L1, 16 columns and then 4 at a
+// time. Each column sums j in order with fused multiply-adds, as
+// weightedSumNEON does.
+TEXT ·weightedSumsNEON(SB), NOSPLIT, $0-72
+	MOVD w+8(FP), R1
+	MOVD n+16(FP), R2
+	MOVD src+24(FP), R3
+	MOVD stride+32(FP), R4
+	LSL  $2, R4, R4
+	MOVD cols+40(FP), R5
+	LSR  $4, R5, R12
+	LSR  $2, R5, R13
+	AND  $3, R13, R13
+	MOVD wStride+56(FP), R9
+	LSL  $2, R9, R9
+	MOVD dstStride+64(FP), R10
+	LSL  $2, R10, R10
+	CBZ  R2, ws2_ret
+
+ws2_row:
+	MOVD dst+0(FP), R0
+	MOVD R1, R7
+	MOVD heads+48(FP), R11
+
+ws2_head:
+	FMOVS (R7), F16
+	VDUP  V16.S[0], V16.S4
+	MOVD  R0, R6
+	MOVD  R3, R8
+	MOVD  R12, R14
+	CBZ   R14, ws2_narrow
+
+ws2_wide:
+	VLD1   (R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	VLD1.P 64(R8), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FMLA_S(0, 4, 16)
+	FMLA_S(1, 5, 16)
+	FMLA_S(2, 6, 16)
+	FMLA_S(3, 7, 16)
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R6)
+	SUBS   $1, R14, R14
+	BNE    ws2_wide
+
+ws2_narrow:
+	MOVD R13, R14
+	CBZ  R14, ws2_head_next
+
+ws2_narrow_loop:
+	VLD1   (R6), [V0.S4]
+	VLD1.P 16(R8), [V4.S4]
+	FMLA_S(0, 4, 16)
+	VST1.P [V0.S4], 16(R6)
+	SUBS   $1, R14, R14
+	BNE    ws2_narrow_loop
+
+ws2_head_next:
+	ADD  R10, R0
+	ADD  R9, R7
+	SUBS $1, R11, R11
+	BNE  ws2_head
+	ADD  $4, R1
+	ADD  R4, R3
+	SUBS $1, R2, R2
+	BNE  ws2_row
+
+ws2_ret:
 	RET
 
 // FSUB Vd.4S; FCVTL/FCVTL2 Vd.2D, Vn.2S/4S; FADD Vd.2D; scalar FADDP Dd, Vn.2D

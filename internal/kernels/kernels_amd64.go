@@ -248,15 +248,24 @@ func dotF32AVX2Go(a, b []float32) float32 {
 	v := n &^ 31
 	var acc float32
 	if v > 0 {
-		dotsF32AVX2(&acc, &a[0], &b[0], 0, 1, v)
+		dotsF32AVX2(&acc, &a[0], &b[0], 0, 1, v, 1, 0, 0)
 	}
 	return dotF32Tail(acc, a[v:], b[v:n])
 }
 
 //go:noescape
-func dotsF32AVX2(dst, q, k *float32, stride, rows, n int)
+func dotsF32AVX2(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 
-func dotsF32AVX2Go(dst, q, k []float32, stride int) { dotsF32With(dotsF32AVX2, 32, dst, q, k, stride) }
+func dotsF32AVX2Go(dst, q, k []float32, stride, heads int) {
+	dotsF32With(dotsF32AVX2, 32, dst, q, k, stride, heads)
+}
+
+//go:noescape
+func weightedSumsAVX2(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int)
+
+func weightedSumsAVX2Go(dst []float32, dstStride, cols int, w []float32, n int, src []float32, stride int) {
+	weightedSumsWith(weightedSumsAVX2, 8, dst, dstStride, cols, w, n, src, stride)
+}
 
 //go:noescape
 func gemvQ8_0Q8AVX2(dst *float32, data *byte, rowBytes, rows int, xq *int8, xd *float32, nb int)

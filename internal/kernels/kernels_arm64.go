@@ -183,15 +183,24 @@ func dotF32NEONGo(a, b []float32) float32 {
 	v := n &^ 15
 	var acc float32
 	if v > 0 {
-		dotsF32NEON(&acc, &a[0], &b[0], 0, 1, v)
+		dotsF32NEON(&acc, &a[0], &b[0], 0, 1, v, 1, 0, 0)
 	}
 	return dotF32Tail(acc, a[v:], b[v:n])
 }
 
 //go:noescape
-func dotsF32NEON(dst, q, k *float32, stride, rows, n int)
+func dotsF32NEON(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 
-func dotsF32NEONGo(dst, q, k []float32, stride int) { dotsF32With(dotsF32NEON, 16, dst, q, k, stride) }
+func dotsF32NEONGo(dst, q, k []float32, stride, heads int) {
+	dotsF32With(dotsF32NEON, 16, dst, q, k, stride, heads)
+}
+
+//go:noescape
+func weightedSumsNEON(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int)
+
+func weightedSumsNEONGo(dst []float32, dstStride, cols int, w []float32, n int, src []float32, stride int) {
+	weightedSumsWith(weightedSumsNEON, 4, dst, dstStride, cols, w, n, src, stride)
+}
 
 //go:noescape
 func gemvQ6KQ8KSDOT(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)

@@ -157,21 +157,43 @@ func gemvQ6KQ8KWith(k func(dst *float32, data *byte, rows int, xq *int8, xd *flo
 	k(&dst[0], &data[0], len(dst), &a.Q[0], &a.D[0], &a.BSums[0], nb)
 }
 
+// weightedSumsWith runs a group value-sum kernel over the first multiple
+// of step columns, which it accumulates into the zeroed outputs, and sums
+// the other columns as WeightedSum's tail does; GroupWeightedSums has
+// checked the lengths.
+func weightedSumsWith(kern func(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int), step int, dst []float32, dstStride, cols int, w []float32, n int, src []float32, stride int) {
+	heads := len(w) / n
+	v := cols &^ (step - 1)
+	if v > 0 {
+		for g := range heads {
+			clear(dst[g*dstStride : g*dstStride+v])
+		}
+		kern(&dst[0], &w[0], n, &src[0], stride, v, heads, n, dstStride)
+	}
+	if v < cols {
+		for g := range heads {
+			weightedSumGeneric(dst[g*dstStride+v:g*dstStride+cols], w[g*n:(g+1)*n], src[v:], stride)
+		}
+	}
+}
+
 // dotsF32With runs a multi-row dot kernel, which runs the level's DotF32
 // loop and reduction once per key row over the first multiple of step
 // values, then adds each row's tail as that DotF32 does. DotsF32 has
 // checked the lengths.
-func dotsF32With(kern func(dst, q, k *float32, stride, rows, n int), step int, dst, q, k []float32, stride int) {
-	n := len(q)
+func dotsF32With(kern func(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int), step int, dst, q, k []float32, stride, heads int) {
+	n, rows := len(q)/heads, len(dst)/heads
 	v := n &^ (step - 1)
 	if v == 0 {
-		dotsF32Generic(dst, q, k, stride)
+		dotsF32Generic(dst, q, k, stride, heads)
 		return
 	}
-	kern(&dst[0], &q[0], &k[0], stride, len(dst), v)
+	kern(&dst[0], &q[0], &k[0], stride, rows, v, heads, n, rows)
 	if v < n {
-		for j := range dst {
-			dst[j] = dotF32Tail(dst[j], q[v:], k[j*stride+v:j*stride+n])
+		for g := range heads {
+			for j := range rows {
+				dst[g*rows+j] = dotF32Tail(dst[g*rows+j], q[g*n+v:(g+1)*n], k[j*stride+v:j*stride+n])
+			}
 		}
 	}
 }

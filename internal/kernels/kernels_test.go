@@ -570,6 +570,65 @@ func TestWeightedSum(t *testing.T) {
 	})
 }
 
+// The group kernels give exactly the per-head kernels' results, for
+// groups of one or more heads and caches longer than one block of rows,
+// and write nothing outside their outputs.
+func TestGroupAttention(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	forEachVariant(t, func(t *testing.T) {
+		for _, hd := range []int{1, 7, 32, 64, 100, 128} {
+			for _, heads := range []int{1, 3, 4} {
+				for _, n := range []int{0, 1, 31, 33, 200, 300} {
+					name := fmt.Sprintf("hd=%d heads=%d n=%d", hd, heads, n)
+					q, k := randF32(r, heads*hd), randF32(r, n*hd)
+					dst := fill(heads*n+1, float32(-5))
+					GroupDots(dst[:heads*n], q, k, hd)
+					if dst[heads*n] != -5 {
+						t.Fatalf("%s: GroupDots wrote past the end", name)
+					}
+					want := make([]float32, heads*n)
+					for g := range heads {
+						if n > 0 {
+							DotsF32(want[g*n:(g+1)*n], q[g*hd:(g+1)*hd], k, hd)
+						}
+					}
+					checkExactF32(t, name+" dots", dst[:heads*n], want)
+					if n == 0 {
+						continue
+					}
+
+					// A column range of each head's output, as attention
+					// splits the value sums between threads.
+					c0 := r.IntN(hd)
+					cols := 1 + r.IntN(hd-c0)
+					out := fill(heads*hd+1, float32(-7))
+					GroupWeightedSums(out[c0:], hd, cols, want, n, k[c0:], hd)
+					for i, v := range out {
+						if inCols := i < heads*hd && i%hd >= c0 && i%hd < c0+cols; !inCols && v != -7 {
+							t.Fatalf("%s: GroupWeightedSums wrote at %d outside its columns", name, i)
+						}
+					}
+					for g := range heads {
+						w := make([]float32, cols)
+						WeightedSum(w, want[g*n:(g+1)*n], k[c0:], hd)
+						checkExactF32(t, fmt.Sprintf("%s head %d sums", name, g), out[g*hd+c0:g*hd+c0+cols], w)
+					}
+				}
+			}
+		}
+	})
+}
+
+// checkExactF32 fails unless got holds want's float32s bit for bit.
+func checkExactF32(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: [%d] = %v, want %v", name, i, got[i], want[i])
+		}
+	}
+}
+
 // RMSNorm: the sum of squares is float64 at every level, so each output is
 // within a few float32 roundings of the exact x/rms·w.
 func TestRMSNorm(t *testing.T) {

@@ -113,6 +113,14 @@ func weightedSumGeneric(dst, w, src []float32, stride int) {
 	}
 }
 
+// weightedSumsGeneric is GroupWeightedSums through WeightedSum, head by
+// head.
+func weightedSumsGeneric(dst []float32, dstStride, cols int, w []float32, n int, src []float32, stride int) {
+	for g := range len(w) / n {
+		weightedSum(dst[g*dstStride:g*dstStride+cols], w[g*n:(g+1)*n], src, stride)
+	}
+}
+
 // Axpy adds a·x to y.
 func Axpy(y []float32, a float32, x []float32) {
 	for i, v := range x {
