@@ -279,7 +279,8 @@ func BenchmarkWeightedSum(b *testing.B) {
 // 2048 over one KV head's keys and values: scores, then value sums. The
 // bench takes turns over 16 KV heads (64 MiB), so the cache comes from
 // memory as it does in a model's forward pass; "per_head" runs DotsF32 and
-// WeightedSum head by head. Bytes are the keys and values read once.
+// WeightedSum head by head, and "f16" reads a half-precision cache. Bytes
+// are the float32 keys and values read once (half that for f16).
 func BenchmarkGroupAttention(b *testing.B) {
 	r := rand.New(rand.NewPCG(27, 27))
 	const n, hd, heads, kvHeads = 2048, 128, 4, 16
@@ -298,6 +299,18 @@ func BenchmarkGroupAttention(b *testing.B) {
 			k, v := head(i)
 			GroupDots(scores, q, k, hd)
 			GroupWeightedSums(out, hd, hd, scores, n, v, hd)
+			i++
+		}
+		reportMACs(b, float64(2*heads*n*hd))
+	})
+	kv16, _ := toF16(kv)
+	forEachBenchVariant(b, fmt.Sprintf("%dx%dx%d_f16", n, hd, heads), func(b *testing.B) {
+		b.SetBytes(int64(8 * n * hd))
+		i := 0
+		for b.Loop() {
+			o := 2 * (i % kvHeads) * n * hd
+			GroupDotsF16(scores, q, kv16[o:o+n*hd], hd)
+			GroupWeightedSumsF16(out, hd, hd, scores, n, kv16[o+n*hd:o+2*n*hd], hd)
 			i++
 		}
 		reportMACs(b, float64(2*heads*n*hd))

@@ -40,28 +40,30 @@ func ParseLevel(s string) (Level, error) {
 // best level the CPU has) and read without locks afterwards, so SetLevel must
 // not race with running kernels.
 var (
-	dotI2S         = dotI2SGeneric
-	dotI2SFloat    = dotI2SFloatGeneric
-	gemmI2S        = gemmI2SGeneric
-	quantizeRow    = quantizeRowGeneric
-	f16RowToF32    = f16RowToF32Generic
-	dotF16         = dotF16Generic
-	dotBF16        = dotBF16Generic
-	dotF32         = dotF32Generic
-	dotsF32        = dotsF32Generic
-	weightedSum    = weightedSumGeneric
-	weightedSums   = weightedSumsGeneric
-	rmsNorm        = rmsNormGeneric
-	squaredReLUMul = squaredReLUMulGeneric
-	softmax        = softmaxGeneric
-	ropeNeoX       = ropeNeoXGeneric
-	gemvF16        = gemvF16Generic
-	gemvQ8_0Q8     = gemvQ8_0Q8Generic
-	gemvQ6KQ8K     = gemvQ6KQ8KGeneric
-	sumU64         = sumU64Generic
-	sumU64PF       = sumU64Generic
-	level          = Generic
-	detectedLevel  = Generic
+	dotI2S          = dotI2SGeneric
+	dotI2SFloat     = dotI2SFloatGeneric
+	gemmI2S         = gemmI2SGeneric
+	quantizeRow     = quantizeRowGeneric
+	f16RowToF32     = f16RowToF32Generic
+	dotF16          = dotF16Generic
+	dotBF16         = dotBF16Generic
+	dotF32          = dotF32Generic
+	dotsF32         = dotsF32Generic
+	weightedSum     = weightedSumGeneric
+	weightedSums    = weightedSumsGeneric
+	dotsF16         = dotsF16Generic
+	weightedSumsF16 = weightedSumsF16Generic
+	rmsNorm         = rmsNormGeneric
+	squaredReLUMul  = squaredReLUMulGeneric
+	softmax         = softmaxGeneric
+	ropeNeoX        = ropeNeoXGeneric
+	gemvF16         = gemvF16Generic
+	gemvQ8_0Q8      = gemvQ8_0Q8Generic
+	gemvQ6KQ8K      = gemvQ6KQ8KGeneric
+	sumU64          = sumU64Generic
+	sumU64PF        = sumU64Generic
+	level           = Generic
+	detectedLevel   = Generic
 )
 
 // disableDotProd makes SetLevel(NEON) pick the kernels that do without the
@@ -104,6 +106,7 @@ func SetLevel(l Level) Level {
 	quantizeRow, f16RowToF32 = quantizeRowGeneric, f16RowToF32Generic
 	dotF16, dotBF16, dotF32, dotsF32 = dotF16Generic, dotBF16Generic, dotF32Generic, dotsF32Generic
 	weightedSum, weightedSums = weightedSumGeneric, weightedSumsGeneric
+	dotsF16, weightedSumsF16 = dotsF16Generic, weightedSumsF16Generic
 	rmsNorm, squaredReLUMul = rmsNormGeneric, squaredReLUMulGeneric
 	softmax, ropeNeoX = softmaxGeneric, ropeNeoXGeneric
 	gemvF16, gemvQ8_0Q8, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Q8Generic, gemvQ6KQ8KGeneric
@@ -159,7 +162,7 @@ func DotsF32(dst, q, k []float32, stride int) {
 		panic("kernels: DotsF32 stride shorter than the query")
 	}
 	_ = k[(len(dst)-1)*stride+len(q)-1]
-	dotsF32(dst, q, k, stride, 1)
+	dotsF32(dst, q, k, stride, len(dst), 1, 0)
 }
 
 // WeightedSum sets dst[i] = Σ_j w[j]·src[j*stride+i] for i < len(dst): a

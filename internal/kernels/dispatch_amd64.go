@@ -62,6 +62,8 @@ func installAVX2() {
 	dotsF32 = dotsF32AVX2Go
 	weightedSum = weightedSumAVX2Go
 	weightedSums = weightedSumsAVX2Go
+	dotsF16 = dotsF16AVX2Go
+	weightedSumsF16 = weightedSumsF16AVX2Go
 	rmsNorm = rmsNormAVX2Go
 	squaredReLUMul = squaredReLUMulAVX2Go
 	softmax = softmaxAVX2Go

@@ -8,3 +8,6 @@ func detect() Level          { return Generic }
 func supported(l Level) bool { return l == Generic }
 func install(l Level)        {}
 func dotProdAvailable() bool { return false }
+
+// prefetch is a hint; the pure-Go build has none to give.
+func prefetch(p *uint16, n int) {}

@@ -71,7 +71,11 @@
 // the row's loads), and each value row likewise, four rows at a time into
 // outputs that stay in L1, with software prefetch 16 rows ahead; both give
 // exactly the per-head kernels' results (also on NEON, one head and one row
-// at a time). arm64 NEON: SDOT kernels (4×4 tile)
+// at a time). GroupDotsF16 and GroupWeightedSumsF16 read a half-precision
+// cache: AVX2 widens it in registers (VCVTPH2PS) inside the same loops,
+// other levels widen 16 KiB blocks into L1 and run the float32 kernels,
+// prefetching the next block; either way the results are exactly the
+// float32 kernels' on the widened values. arm64 NEON: SDOT kernels (4×4 tile)
 // where the CPU has the dot-product extension, widening multiplies where it
 // has not, plus quantisation and the float kernels. amd64 AVX512 (AVX-512 F, BW,
 // VL and VNNI, on top of AVX2): GemmI2S with VPDPBUSD, a 4-row kernel for

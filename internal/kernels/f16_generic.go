@@ -119,13 +119,22 @@ func dotF32Tail(acc float32, a, b []float32) float32 {
 
 // dotsF32Generic is DotsF32 and GroupDots through the level's DotF32, so
 // that every level gives exactly its DotF32 results. heads queries of
-// len(q)/heads values take each key row in turn.
-func dotsF32Generic(dst, q, k []float32, stride, heads int) {
-	n, rows := len(q)/heads, len(dst)/heads
+// len(q)/heads values take each of rows key rows in turn; query g's
+// scores go to dst[g*dstStride:].
+func dotsF32Generic(dst, q, k []float32, stride, rows, heads, dstStride int) {
+	n := len(q) / heads
 	for j := range rows {
 		row := k[j*stride : j*stride+n]
 		for g := range heads {
-			dst[g*rows+j] = dotF32(q[g*n:(g+1)*n], row)
+			dst[g*dstStride+j] = dotF32(q[g*n:(g+1)*n], row)
 		}
+	}
+}
+
+// F32ToF16Row rounds src to half precision into dst, nearest even.
+func F32ToF16Row(dst []uint16, src []float32) {
+	_ = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = F32ToF16(v)
 	}
 }

@@ -471,6 +471,112 @@ dots_ret:
 	VZEROUPPER
 	RET
 
+// func dotsF16AVX2(dst, q *float32, k *uint16, stride, rows, n, heads, qStride, dstStride int)
+// dotsF32AVX2 for half-precision keys, widened in registers: the same
+// accumulators and sums, so the results are exactly dotsF32AVX2's on the
+// widened keys. stride counts halves.
+TEXT ·dotsF16AVX2(SB), NOSPLIT, $0-72
+	MOVQ  dst+0(FP), R8
+	MOVQ  k+16(FP), R9
+	MOVQ  stride+24(FP), R10
+	SHLQ  $1, R10
+	MOVQ  rows+32(FP), R11
+	MOVQ  qStride+56(FP), AX
+	SHLQ  $2, AX
+	MOVQ  dstStride+64(FP), DX
+	SHLQ  $2, DX
+	TESTQ R11, R11
+	JZ    dots16_ret
+
+dots16_row:
+	MOVQ q+8(FP), BX
+	MOVQ R8, R13
+	MOVQ heads+48(FP), R12
+
+dots16_pair:
+	CMPQ   R12, $2
+	JLT    dots16_single
+	MOVQ   BX, SI
+	MOVQ   R9, DI
+	MOVQ   n+40(FP), CX
+	SHRQ   $5, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dots16_pair_loop:
+	PREFETCHT0  (DI)(R10*8)
+	VCVTPH2PS   (DI), Y8
+	VCVTPH2PS   16(DI), Y9
+	VCVTPH2PS   32(DI), Y10
+	VCVTPH2PS   48(DI), Y11
+	VFMADD231PS (SI), Y8, Y0
+	VFMADD231PS 32(SI), Y9, Y1
+	VFMADD231PS 64(SI), Y10, Y2
+	VFMADD231PS 96(SI), Y11, Y3
+	VFMADD231PS (SI)(AX*1), Y8, Y4
+	VFMADD231PS 32(SI)(AX*1), Y9, Y5
+	VFMADD231PS 64(SI)(AX*1), Y10, Y6
+	VFMADD231PS 96(SI)(AX*1), Y11, Y7
+	ADDQ        $128, SI
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         dots16_pair_loop
+
+	DOT4_SUM
+	DOT4_SUM_OF(Y4, Y5, Y6, Y7, X4, X5)
+	VMOVSS X0, (R13)
+	VMOVSS X4, (R13)(DX*1)
+	LEAQ   (R13)(DX*2), R13
+	LEAQ   (BX)(AX*2), BX
+	SUBQ   $2, R12
+	JMP    dots16_pair
+
+dots16_single:
+	TESTQ  R12, R12
+	JZ     dots16_next
+	MOVQ   BX, SI
+	MOVQ   R9, DI
+	MOVQ   n+40(FP), CX
+	SHRQ   $5, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dots16_loop:
+	PREFETCHT0  (DI)(R10*8)
+	VCVTPH2PS   (DI), Y8
+	VCVTPH2PS   16(DI), Y9
+	VCVTPH2PS   32(DI), Y10
+	VCVTPH2PS   48(DI), Y11
+	VFMADD231PS (SI), Y8, Y0
+	VFMADD231PS 32(SI), Y9, Y1
+	VFMADD231PS 64(SI), Y10, Y2
+	VFMADD231PS 96(SI), Y11, Y3
+	ADDQ        $128, SI
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         dots16_loop
+
+	DOT4_SUM
+	VMOVSS X0, (R13)
+
+dots16_next:
+	ADDQ $4, R8
+	ADDQ R10, R9
+	DECQ R11
+	JNZ  dots16_row
+
+dots16_ret:
+	VZEROUPPER
+	RET
+
 // func weightedSumAVX2(dst *float32, w *float32, n int, src *float32, stride, cols int)
 // dst[i] = Σ_j w[j]·src[j*stride+i] for i < cols (a multiple of 8): the
 // attention output, Σ softmax weight × value row. Columns go 64 at a time
@@ -713,6 +819,158 @@ ws1_loop:
 	JMP         ws1_rows
 
 ws_done:
+	VZEROUPPER
+	RET
+
+// WS16_ROW adds row r's 32 widened values at offset CX (halves) times
+// broadcast weight w into Y0-Y3.
+#define WS16_ROW(r, w) \
+	VCVTPH2PS   (r)(CX*1), Y4;   \
+	VCVTPH2PS   16(r)(CX*1), Y5; \
+	VCVTPH2PS   32(r)(CX*1), Y6; \
+	VCVTPH2PS   48(r)(CX*1), Y7; \
+	VFMADD231PS Y4, w, Y0;       \
+	VFMADD231PS Y5, w, Y1;       \
+	VFMADD231PS Y6, w, Y2;       \
+	VFMADD231PS Y7, w, Y3
+
+// WS16_ROW8 adds row r's 8 widened values at offset CX times w into Y0.
+#define WS16_ROW8(r, w) \
+	VCVTPH2PS   (r)(CX*1), Y4; \
+	VFMADD231PS Y4, w, Y0
+
+// func weightedSumsF16AVX2(dst, w *float32, n int, src *uint16, stride, cols, heads, wStride, dstStride int)
+// weightedSumsAVX2 for half-precision values, widened in registers: the
+// same sums in the same order, so the results are exactly
+// weightedSumsAVX2's on the widened values. stride counts halves; CX
+// counts bytes of a value row, and twice that is the offset in the
+// outputs.
+TEXT ·weightedSumsF16AVX2(SB), NOSPLIT, $0-72
+	MOVQ w+8(FP), R8
+	MOVQ n+16(FP), R9
+	MOVQ src+24(FP), R10
+	MOVQ stride+32(FP), R11
+	SHLQ $1, R11
+	MOVQ wStride+56(FP), AX
+	SHLQ $2, AX
+	MOVQ dstStride+64(FP), DX
+	SHLQ $2, DX
+
+ws16_rows4:
+	CMPQ R9, $4
+	JLT  ws16_rows1
+
+	// The four rows 16 rows on, as in weightedSumsAVX2.
+	LEAQ (R10)(R11*8), R13
+	LEAQ (R13)(R11*8), R13
+	MOVQ cols+40(FP), SI
+	SHLQ $1, SI
+	MOVQ $4, R15
+
+ws16_pf_row:
+	XORQ R14, R14
+
+ws16_pf_line:
+	PREFETCHT0 (R13)(R14*1)
+	ADDQ       $64, R14
+	CMPQ       R14, SI
+	JLT        ws16_pf_line
+	ADDQ       R11, R13
+	DECQ       R15
+	JNZ        ws16_pf_row
+
+	MOVQ dst+0(FP), DI
+	MOVQ R8, BX
+	MOVQ heads+48(FP), R12
+	LEAQ (R10)(R11*1), R13
+	LEAQ (R10)(R11*2), R14
+	LEAQ (R13)(R11*2), R15
+
+ws16_head4:
+	VBROADCASTSS (BX), Y8
+	VBROADCASTSS 4(BX), Y9
+	VBROADCASTSS 8(BX), Y10
+	VBROADCASTSS 12(BX), Y11
+	XORQ         CX, CX
+	MOVQ         cols+40(FP), SI
+	SHRQ         $5, SI
+	JZ           ws16_narrow4
+
+ws16_wide4:
+	VMOVUPS (DI)(CX*2), Y0
+	VMOVUPS 32(DI)(CX*2), Y1
+	VMOVUPS 64(DI)(CX*2), Y2
+	VMOVUPS 96(DI)(CX*2), Y3
+	WS16_ROW(R10, Y8)
+	WS16_ROW(R13, Y9)
+	WS16_ROW(R14, Y10)
+	WS16_ROW(R15, Y11)
+	VMOVUPS Y0, (DI)(CX*2)
+	VMOVUPS Y1, 32(DI)(CX*2)
+	VMOVUPS Y2, 64(DI)(CX*2)
+	VMOVUPS Y3, 96(DI)(CX*2)
+	ADDQ    $64, CX
+	DECQ    SI
+	JNZ     ws16_wide4
+
+ws16_narrow4:
+	MOVQ cols+40(FP), SI
+	SHRQ $3, SI
+	ANDQ $3, SI
+	JZ   ws16_head4_next
+
+ws16_narrow4_loop:
+	VMOVUPS (DI)(CX*2), Y0
+	WS16_ROW8(R10, Y8)
+	WS16_ROW8(R13, Y9)
+	WS16_ROW8(R14, Y10)
+	WS16_ROW8(R15, Y11)
+	VMOVUPS Y0, (DI)(CX*2)
+	ADDQ    $16, CX
+	DECQ    SI
+	JNZ     ws16_narrow4_loop
+
+ws16_head4_next:
+	ADDQ DX, DI
+	ADDQ AX, BX
+	DECQ R12
+	JNZ  ws16_head4
+	ADDQ $16, R8
+	LEAQ (R10)(R11*4), R10
+	SUBQ $4, R9
+	JMP  ws16_rows4
+
+ws16_rows1:
+	// The last n mod 4 rows, one at a time.
+	TESTQ R9, R9
+	JZ    ws16_done
+	MOVQ  dst+0(FP), DI
+	MOVQ  R8, BX
+	MOVQ  heads+48(FP), R12
+
+ws16_head1:
+	VBROADCASTSS (BX), Y8
+	XORQ         CX, CX
+	MOVQ         cols+40(FP), SI
+	SHRQ         $3, SI
+
+ws16_loop1:
+	VMOVUPS (DI)(CX*2), Y0
+	WS16_ROW8(R10, Y8)
+	VMOVUPS Y0, (DI)(CX*2)
+	ADDQ    $16, CX
+	DECQ    SI
+	JNZ     ws16_loop1
+	ADDQ    DX, DI
+	ADDQ    AX, BX
+	DECQ    R12
+	JNZ     ws16_head1
+	ADDQ    $4, R8
+	ADDQ    R11, R10
+	DECQ    R9
+	JMP     ws16_rows1
+
+ws16_done:
 	VZEROUPPER
 	RET
 

@@ -613,3 +613,19 @@ exps_done:
 	SUM_F64
 	FMOVD F0, ret+24(FP)
 	RET
+
+// func prefetch(p *uint16, n int)
+TEXT ·prefetch(SB), NOSPLIT, $0-16
+	MOVD p+0(FP), R0
+	MOVD n+8(FP), R1
+	ADD  R0, R1, R1
+
+prefetch_line:
+	CMP  R1, R0
+	BHS  prefetch_done
+	PRFM (R0), PLDL1KEEP
+	ADD  $64, R0
+	B    prefetch_line
+
+prefetch_done:
+	RET

@@ -256,15 +256,52 @@ func dotF32AVX2Go(a, b []float32) float32 {
 //go:noescape
 func dotsF32AVX2(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 
-func dotsF32AVX2Go(dst, q, k []float32, stride, heads int) {
-	dotsF32With(dotsF32AVX2, 32, dst, q, k, stride, heads)
+func dotsF32AVX2Go(dst, q, k []float32, stride, rows, heads, dstStride int) {
+	dotsF32With(dotsF32AVX2, 32, dst, q, k, stride, rows, heads, dstStride)
+}
+
+//go:noescape
+func dotsF16AVX2(dst, q *float32, k *uint16, stride, rows, n, heads, qStride, dstStride int)
+
+// dotsF16AVX2Go is dotsF32AVX2Go on keys widened in registers.
+func dotsF16AVX2Go(dst, q []float32, k []uint16, stride, rows, heads, dstStride int) {
+	n := len(q) / heads
+	v := n &^ 31
+	if v == 0 {
+		dotsF16Generic(dst, q, k, stride, rows, heads, dstStride)
+		return
+	}
+	dotsF16AVX2(&dst[0], &q[0], &k[0], stride, rows, v, heads, n, dstStride)
+	if v < n {
+		for g := range heads {
+			for j := range rows {
+				d := &dst[g*dstStride+j]
+				*d = dotF16Tail(*d, k[j*stride+v:j*stride+n], q[g*n+v:(g+1)*n])
+			}
+		}
+	}
+}
+
+//go:noescape
+func weightedSumsF16AVX2(dst, w *float32, n int, src *uint16, stride, cols, heads, wStride, dstStride int)
+
+// weightedSumsF16AVX2Go is weightedSumsAVX2Go on values widened in
+// registers.
+func weightedSumsF16AVX2Go(dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []uint16, stride int) {
+	v := cols &^ 7
+	if v > 0 {
+		weightedSumsF16AVX2(&dst[0], &w[0], rows, &src[0], stride, v, heads, wStride, dstStride)
+	}
+	if v < cols {
+		weightedSumsF16Generic(dst[v:], dstStride, cols-v, w, wStride, rows, heads, src[v:], stride)
+	}
 }
 
 //go:noescape
 func weightedSumsAVX2(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int)
 
-func weightedSumsAVX2Go(dst []float32, dstStride, cols int, w []float32, n int, src []float32, stride int) {
-	weightedSumsWith(weightedSumsAVX2, 8, dst, dstStride, cols, w, n, src, stride)
+func weightedSumsAVX2Go(dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []float32, stride int) {
+	weightedSumsWith(weightedSumsAVX2, 8, dst, dstStride, cols, w, wStride, rows, heads, src, stride)
 }
 
 //go:noescape

@@ -191,15 +191,15 @@ func dotF32NEONGo(a, b []float32) float32 {
 //go:noescape
 func dotsF32NEON(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 
-func dotsF32NEONGo(dst, q, k []float32, stride, heads int) {
-	dotsF32With(dotsF32NEON, 16, dst, q, k, stride, heads)
+func dotsF32NEONGo(dst, q, k []float32, stride, rows, heads, dstStride int) {
+	dotsF32With(dotsF32NEON, 16, dst, q, k, stride, rows, heads, dstStride)
 }
 
 //go:noescape
 func weightedSumsNEON(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int)
 
-func weightedSumsNEONGo(dst []float32, dstStride, cols int, w []float32, n int, src []float32, stride int) {
-	weightedSumsWith(weightedSumsNEON, 4, dst, dstStride, cols, w, n, src, stride)
+func weightedSumsNEONGo(dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []float32, stride int) {
+	weightedSumsWith(weightedSumsNEON, 4, dst, dstStride, cols, w, wStride, rows, heads, src, stride)
 }
 
 //go:noescape

@@ -157,22 +157,18 @@ func gemvQ6KQ8KWith(k func(dst *float32, data *byte, rows int, xq *int8, xd *flo
 	k(&dst[0], &data[0], len(dst), &a.Q[0], &a.D[0], &a.BSums[0], nb)
 }
 
-// weightedSumsWith runs a group value-sum kernel over the first multiple
-// of step columns, which it accumulates into the zeroed outputs, and sums
-// the other columns as WeightedSum's tail does; GroupWeightedSums has
-// checked the lengths.
-func weightedSumsWith(kern func(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int), step int, dst []float32, dstStride, cols int, w []float32, n int, src []float32, stride int) {
-	heads := len(w) / n
+// weightedSumsWith runs a group value-sum kernel, which adds to the
+// outputs, over the first multiple of step columns, and adds the other
+// columns as WeightedSum's tail sums them; the callers have checked the
+// lengths.
+func weightedSumsWith(kern func(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int), step int, dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []float32, stride int) {
 	v := cols &^ (step - 1)
 	if v > 0 {
-		for g := range heads {
-			clear(dst[g*dstStride : g*dstStride+v])
-		}
-		kern(&dst[0], &w[0], n, &src[0], stride, v, heads, n, dstStride)
+		kern(&dst[0], &w[0], rows, &src[0], stride, v, heads, wStride, dstStride)
 	}
 	if v < cols {
 		for g := range heads {
-			weightedSumGeneric(dst[g*dstStride+v:g*dstStride+cols], w[g*n:(g+1)*n], src[v:], stride)
+			weightedSumAdd(dst[g*dstStride+v:g*dstStride+cols], w[g*wStride:g*wStride+rows], src[v:], stride)
 		}
 	}
 }
@@ -181,19 +177,26 @@ func weightedSumsWith(kern func(dst, w *float32, n int, src *float32, stride, co
 // loop and reduction once per key row over the first multiple of step
 // values, then adds each row's tail as that DotF32 does. DotsF32 has
 // checked the lengths.
-func dotsF32With(kern func(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int), step int, dst, q, k []float32, stride, heads int) {
-	n, rows := len(q)/heads, len(dst)/heads
+func dotsF32With(kern func(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int), step int, dst, q, k []float32, stride, rows, heads, dstStride int) {
+	n := len(q) / heads
 	v := n &^ (step - 1)
 	if v == 0 {
-		dotsF32Generic(dst, q, k, stride, heads)
+		dotsF32Generic(dst, q, k, stride, rows, heads, dstStride)
 		return
 	}
-	kern(&dst[0], &q[0], &k[0], stride, rows, v, heads, n, rows)
+	kern(&dst[0], &q[0], &k[0], stride, rows, v, heads, n, dstStride)
 	if v < n {
 		for g := range heads {
 			for j := range rows {
-				dst[g*rows+j] = dotF32Tail(dst[g*rows+j], q[g*n+v:(g+1)*n], k[j*stride+v:j*stride+n])
+				d := &dst[g*dstStride+j]
+				*d = dotF32Tail(*d, q[g*n+v:(g+1)*n], k[j*stride+v:j*stride+n])
 			}
 		}
 	}
 }
+
+// prefetch asks for the n bytes at p to be brought into L1, a cache line at
+// a time, and returns at once.
+//
+//go:noescape
+func prefetch(p *uint16, n int)

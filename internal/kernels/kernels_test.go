@@ -593,6 +593,12 @@ func TestGroupAttention(t *testing.T) {
 						}
 					}
 					checkExactF32(t, name+" dots", dst[:heads*n], want)
+
+					// Half-precision keys: exactly the widened keys' scores.
+					k16, kw := toF16(k)
+					GroupDots(want, q, kw, hd)
+					GroupDotsF16(dst[:heads*n], q, k16, hd)
+					checkExactF32(t, name+" f16 dots", dst[:heads*n], want)
 					if n == 0 {
 						continue
 					}
@@ -613,10 +619,25 @@ func TestGroupAttention(t *testing.T) {
 						WeightedSum(w, want[g*n:(g+1)*n], k[c0:], hd)
 						checkExactF32(t, fmt.Sprintf("%s head %d sums", name, g), out[g*hd+c0:g*hd+c0+cols], w)
 					}
+					out16 := fill(heads*hd, float32(-7))
+					GroupWeightedSumsF16(out16[c0:], hd, cols, want, n, k16[c0:], hd)
+					GroupWeightedSums(out[c0:], hd, cols, want, n, kw[c0:], hd)
+					checkExactF32(t, name+" f16 sums", out16, out[:heads*hd])
 				}
 			}
 		}
 	})
+}
+
+// toF16 rounds x to half precision, and returns the halves and their
+// float32 values.
+func toF16(x []float32) ([]uint16, []float32) {
+	h, w := make([]uint16, len(x)), make([]float32, len(x))
+	for i, v := range x {
+		h[i] = F32ToF16(v)
+		w[i] = F16ToF32(h[i])
+	}
+	return h, w
 }
 
 // checkExactF32 fails unless got holds want's float32s bit for bit.

@@ -108,16 +108,22 @@ func ropePairs(x, cos, sin []float32, from int) {
 // its terms in order of j.
 func weightedSumGeneric(dst, w, src []float32, stride int) {
 	clear(dst)
+	weightedSumAdd(dst, w, src, stride)
+}
+
+// weightedSumAdd adds Σ_j w[j]·src[j*stride+i] to dst[i], in order of j.
+func weightedSumAdd(dst, w, src []float32, stride int) {
 	for j, a := range w {
 		Axpy(dst, a, src[j*stride:j*stride+len(dst)])
 	}
 }
 
-// weightedSumsGeneric is GroupWeightedSums through WeightedSum, head by
-// head.
-func weightedSumsGeneric(dst []float32, dstStride, cols int, w []float32, n int, src []float32, stride int) {
-	for g := range len(w) / n {
-		weightedSum(dst[g*dstStride:g*dstStride+cols], w[g*n:(g+1)*n], src, stride)
+// weightedSumsGeneric adds Σ_j w[g*wStride+j]·src[j*stride+i] to
+// dst[g*dstStride+i] for i < cols, j < rows and g < heads, each column in
+// order of j: from zeroed outputs, WeightedSum's results head by head.
+func weightedSumsGeneric(dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []float32, stride int) {
+	for g := range heads {
+		weightedSumAdd(dst[g*dstStride:g*dstStride+cols], w[g*wStride:g*wStride+rows], src, stride)
 	}
 }
 

@@ -48,3 +48,19 @@ TEXT ·sumU64AVX2(SB), NOSPLIT, $0-24
 // func sumU64PFAVX2(p *uint64, n int) uint64
 TEXT ·sumU64PFAVX2(SB), NOSPLIT, $0-24
 	SUM_U64(PREFETCH_4K, pf_loop, pf_reduce)
+
+// func prefetch(p *uint16, n int)
+TEXT ·prefetch(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	ADDQ SI, CX
+
+prefetch_line:
+	CMPQ       SI, CX
+	JAE        prefetch_done
+	PREFETCHT0 (SI)
+	ADDQ       $64, SI
+	JMP        prefetch_line
+
+prefetch_done:
+	RET
