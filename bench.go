@@ -35,7 +35,7 @@ func (e *Engine) LoadSynthetic(name, embd string) (*Model, error) {
 	default:
 		return nil, fmt.Errorf("embedding type %q: want f16, bf16, q8_0 or q6_k", embd)
 	}
-	mm, err := model.Synthetic(name, t, 1, model.Options{Pool: e.pool})
+	mm, err := model.Synthetic(name, t, 1, e.modelOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +68,7 @@ type BenchResult struct {
 	BandwidthFrac  float64 `json:"bandwidth_fraction"`
 	WeightBytes    int64   `json:"weight_bytes"`
 	EmbeddingType  string  `json:"embedding_type"`
+	KVType         string  `json:"kv_type"`
 	TGLimitTokS    float64 `json:"tg_limit_tok_s"`
 	BandwidthBytes int64   `json:"bandwidth_test_bytes"`
 }
@@ -99,7 +100,7 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 		}
 		s := st.m.Stats()
 		res = BenchResult{Model: m.name, ISA: ISA(), Threads: m.eng.pool.Threads(), PromptTokens: o.Prompt, GenTokens: o.Gen, Depth: o.Depth,
-			Reps: o.Reps, WeightBytes: s.WeightBytes, EmbeddingType: s.EmbeddingTyp}
+			Reps: o.Reps, WeightBytes: s.WeightBytes, EmbeddingType: s.EmbeddingTyp, KVType: m.eng.kv.String()}
 		rng := rand.New(rand.NewPCG(7, 7))
 		tokens := func(n int) []int32 {
 			t := make([]int32, n)
@@ -116,7 +117,7 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 		// A decoded token reads every weight once, the KV cache of the
 		// positions before it (the depth and on average half of Gen), and
 		// one embedding row.
-		kv := int64(2*c.Layers*c.KVHeads*c.HeadDim*4) * (int64(o.Depth) + int64(o.Gen)/2)
+		kv := int64(2*c.Layers*c.KVHeads*c.HeadDim*m.eng.kv.Bytes()) * (int64(o.Depth) + int64(o.Gen)/2)
 		res.BytesPerToken = s.WeightBytes + kv
 		// fill returns a cache of capacity n holding Depth tokens, which
 		// go in untimed, in one batch.

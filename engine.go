@@ -23,6 +23,7 @@ import (
 
 	"github.com/bitnet-go/bitnet/internal/embedded"
 	"github.com/bitnet-go/bitnet/internal/kernels"
+	"github.com/bitnet-go/bitnet/internal/model"
 	"github.com/bitnet-go/bitnet/internal/parallel"
 )
 
@@ -50,6 +51,11 @@ type Options struct {
 	// ISA caps the kernel instruction set: "generic", "avx2", "avx512vnni",
 	// "neon"; "" uses the best the CPU has.
 	ISA string
+	// KVType is the element type of the KV caches: "f32" (the default, as
+	// the reference implementations) or "f16" (half the memory, and half
+	// the bytes attention reads per token, for a rounding of keys and
+	// values to half precision).
+	KVType string
 	// Progress receives download progress bars (usually os.Stderr); nil
 	// is silent.
 	Progress io.Writer
@@ -58,6 +64,7 @@ type Options struct {
 // Engine loads models and shares one worker pool between them.
 type Engine struct {
 	opts Options
+	kv   model.KVType
 	pool *parallel.Pool
 
 	mu     sync.Mutex
@@ -77,6 +84,10 @@ func NewEngine(o Options) (*Engine, error) {
 	if o.MemoryBudget < 0 {
 		return nil, fmt.Errorf("memory budget must be >= 0, got %d", o.MemoryBudget)
 	}
+	kv, err := model.ParseKVType(o.KVType)
+	if err != nil {
+		return nil, err
+	}
 	if o.ISA != "" {
 		l, err := kernels.ParseLevel(o.ISA)
 		if err != nil {
@@ -87,11 +98,16 @@ func NewEngine(o Options) (*Engine, error) {
 	if os.Getenv("HF_HUB_OFFLINE") == "1" || os.Getenv("HF_HUB_OFFLINE") == "true" {
 		o.Offline = true
 	}
-	return &Engine{opts: o, pool: parallel.New(o.Threads), models: map[string]*Model{}, lru: list.New()}, nil
+	return &Engine{opts: o, kv: kv, pool: parallel.New(o.Threads), models: map[string]*Model{}, lru: list.New()}, nil
 }
 
 // ISA returns the kernel instruction set in use.
 func ISA() string { return kernels.Current().String() }
+
+// modelOptions are the options of every model the engine loads.
+func (e *Engine) modelOptions() model.Options {
+	return model.Options{Pool: e.pool, KVType: e.kv}
+}
 
 // Threads returns the engine's thread count.
 func (e *Engine) Threads() int { return e.pool.Threads() }

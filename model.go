@@ -102,7 +102,7 @@ func (m *Model) unloadLocked() int64 {
 
 func (m *Model) load() (*state, error) {
 	o := m.eng.opts
-	mm, err := model.Load(m.path, model.Options{Pool: m.eng.pool})
+	mm, err := model.Load(m.path, m.eng.modelOptions())
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func newBenchCmd() *cobra.Command {
 		threads, isas       string
 		depthList           string
 		pp, tg, reps        int
-		embd                string
+		embd, kvType        string
 		asJSON, asCSV, asMD bool
 		bwBytes             int64
 		cpuProfile          string
@@ -90,7 +90,7 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 			for _, isa := range isaList {
 				for _, t := range ts {
 					for _, name := range models {
-						eng, err := bitnet.NewEngine(bitnet.Options{Threads: t, ISA: strings.TrimSpace(isa), Offline: mf.offline})
+						eng, err := bitnet.NewEngine(bitnet.Options{Threads: t, ISA: strings.TrimSpace(isa), Offline: mf.offline, KVType: kvType})
 						if err != nil {
 							return err
 						}
@@ -133,6 +133,7 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 	fs.IntVarP(&reps, "repetitions", "r", 3, "repetitions of each test")
 	fs.StringVarP(&depthList, "n-depth", "d", "0", "tokens already in the KV cache at the start of each test, comma-separated")
 	fs.StringVar(&embd, "embd-type", "f16", "embedding/lm_head type of synthetic models: f16, bf16, q8_0, q6_k")
+	fs.StringVar(&kvType, "kv-type", "f32", "KV cache type: f32 or f16")
 	fs.Int64Var(&bwBytes, "bandwidth-bytes", 1<<30, "buffer size of the memory bandwidth test")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements to this file (read it with go tool pprof)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object per model")
@@ -154,17 +155,17 @@ func printBench(cmd *cobra.Command, rows []bitnet.BenchResult, asJSON, asCSV, as
 		return nil
 	case asCSV:
 		w := csv.NewWriter(out)
-		w.Write([]string{"model", "isa", "threads", "embd", "pp_tok_s", "pp_std", "tg_tok_s", "tg_std", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction", "n_depth"})
+		w.Write([]string{"model", "isa", "threads", "embd", "pp_tok_s", "pp_std", "tg_tok_s", "tg_std", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction", "n_depth", "kv_type"})
 		for _, r := range rows {
 			w.Write([]string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, f2(r.PPTokS), f2(r.PPStd), f2(r.TGTokS), f2(r.TGStd),
-				strconv.FormatInt(r.BytesPerToken, 10), f2(r.BandwidthGBs), fmt.Sprintf("%.3f", r.BandwidthFrac), strconv.Itoa(r.Depth)})
+				strconv.FormatInt(r.BytesPerToken, 10), f2(r.BandwidthGBs), fmt.Sprintf("%.3f", r.BandwidthFrac), strconv.Itoa(r.Depth), r.KVType})
 		}
 		w.Flush()
 		return w.Error()
 	}
-	header := []string{"model", "isa", "threads", "embd", "depth", fmt.Sprintf("pp%d tok/s", firstOr(rows).PromptTokens), fmt.Sprintf("tg%d tok/s", firstOr(rows).GenTokens), "MB/token", "bandwidth GB/s", "tg limit tok/s", "of limit"}
+	header := []string{"model", "isa", "threads", "embd", "kv", "depth", fmt.Sprintf("pp%d tok/s", firstOr(rows).PromptTokens), fmt.Sprintf("tg%d tok/s", firstOr(rows).GenTokens), "MB/token", "bandwidth GB/s", "tg limit tok/s", "of limit"}
 	cells := func(r bitnet.BenchResult) []string {
-		return []string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, strconv.Itoa(r.Depth), fmt.Sprintf("%.2f ± %.2f", r.PPTokS, r.PPStd),
+		return []string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, r.KVType, strconv.Itoa(r.Depth), fmt.Sprintf("%.2f ± %.2f", r.PPTokS, r.PPStd),
 			fmt.Sprintf("%.2f ± %.2f", r.TGTokS, r.TGStd), fmt.Sprintf("%.1f", float64(r.BytesPerToken)/1e6),
 			fmt.Sprintf("%.1f", r.BandwidthGBs), fmt.Sprintf("%.1f", r.TGLimitTokS), fmt.Sprintf("%.0f%%", 100*r.BandwidthFrac)}
 	}

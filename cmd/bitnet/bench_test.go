@@ -35,9 +35,19 @@ func TestBenchJSON(t *testing.T) {
 }
 
 // -d measures each depth on one loaded model: one row per depth, and the
-// decode bytes grow by exactly the KV cache of the context.
+// decode bytes grow by exactly the KV cache of the context, in the cache's
+// type.
 func TestBenchDepth(t *testing.T) {
-	code, stdout, stderr := cli(t, "", "bench", "-p", "4", "-n", "4", "-r", "1", "-t", "1", "-d", "0,400", "--bandwidth-bytes", "8388608", "--json")
+	for _, kv := range []struct {
+		name  string
+		bytes int
+	}{{"f32", 4}, {"f16", 2}} {
+		t.Run(kv.name, func(t *testing.T) { testBenchDepth(t, kv.name, kv.bytes) })
+	}
+}
+
+func testBenchDepth(t *testing.T, kvType string, kvBytes int) {
+	code, stdout, stderr := cli(t, "", "bench", "-p", "4", "-n", "4", "-r", "1", "-t", "1", "-d", "0,400", "--bandwidth-bytes", "8388608", "--json", "--kv-type", kvType)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -52,9 +62,12 @@ func TestBenchDepth(t *testing.T) {
 	if len(rows) != 2 || rows[0].Depth != 0 || rows[1].Depth != 400 {
 		t.Fatalf("rows %+v", rows)
 	}
-	// bitnet-tiny: 2 layers, 2 KV heads of 64, float32 K and V.
-	if d := rows[1].BytesPerToken - rows[0].BytesPerToken; d != 400*2*2*2*64*4 {
+	// bitnet-tiny: 2 layers, 2 KV heads of 64, K and V.
+	if d := rows[1].BytesPerToken - rows[0].BytesPerToken; d != int64(400*2*2*2*64*kvBytes) {
 		t.Errorf("depth 400 adds %d bytes per token", d)
+	}
+	if rows[0].KVType != kvType {
+		t.Errorf("kv_type %q, want %q", rows[0].KVType, kvType)
 	}
 	if !(rows[1].TGTokS > 0) || !(rows[1].PPTokS > 0) {
 		t.Errorf("depth 400: %+v", rows[1])
@@ -69,6 +82,7 @@ func TestBenchBadInput(t *testing.T) {
 		{"bench", "--isa", "mmx"},
 		{"bench", "--synthetic", "bitnet-b1.58-2B-4T", "--embd-type", "q4_0"},
 		{"bench", "-d", "-1"},
+		{"bench", "--kv-type", "q8_0"},
 		{"bench", "-d", "100000", "-p", "4", "-n", "4", "-r", "1"},
 	} {
 		if code, _, stderr := cli(t, "", args...); code == 0 || stderr == "" {

@@ -18,6 +18,7 @@ type modelFlags struct {
 	threads int
 	ctx     int
 	isa     string
+	kvType  string
 	offline bool
 	slots   int
 	queue   int
@@ -28,6 +29,7 @@ func (f *modelFlags) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&f.threads, "threads", "t", 0, "threads for the matrix work (0: one per CPU)")
 	fs.IntVar(&f.ctx, "ctx", 0, "context length per sequence (0: the model's)")
 	fs.StringVar(&f.isa, "isa", "", "cap the kernel instruction set: generic, avx2, avx512vnni, neon (default: best available)")
+	fs.StringVar(&f.kvType, "kv-type", "f32", "KV cache type: f32, or f16 for half the memory (and faster attention over long contexts)")
 	fs.BoolVar(&f.offline, "offline", false, "never use the network (also HF_HUB_OFFLINE=1)")
 }
 
@@ -46,7 +48,7 @@ func (f *modelFlags) open(ctx context.Context, cmd *cobra.Command) (*bitnet.Engi
 	if err := f.validate(); err != nil {
 		return nil, nil, err
 	}
-	opts := bitnet.Options{Threads: f.threads, CtxLen: f.ctx, ISA: f.isa, Offline: f.offline, Slots: f.slots, Queue: f.queue}
+	opts := bitnet.Options{Threads: f.threads, CtxLen: f.ctx, ISA: f.isa, KVType: f.kvType, Offline: f.offline, Slots: f.slots, Queue: f.queue}
 	if isTerminal(cmd.ErrOrStderr()) {
 		opts.Progress = cmd.ErrOrStderr()
 	}

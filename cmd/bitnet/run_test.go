@@ -99,6 +99,7 @@ func TestRunBadInput(t *testing.T) {
 		{[]string{"run", "--ctx", "16", long}, 1, "longer than the context"},
 		{[]string{"run", "--prompt-ids", "99999", "-n", "1"}, 1, "outside the vocabulary"},
 		{[]string{"run", "--isa", "sse9", "hi"}, 1, "sse9"},
+		{[]string{"run", "--kv-type", "q8", "hi"}, 1, `KV cache type "q8"`},
 	} {
 		code, _, stderr := cli(t, "", tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) {

@@ -18,6 +18,8 @@ type Options struct {
 	// BitLinear. It is a test switch: it exposes structural errors that the
 	// quantisation noise would hide.
 	FloatActivations bool
+	// KVType is the element type of the KV caches the model makes.
+	KVType KVType
 }
 
 // Arch describes an architecture family. Families register themselves from

@@ -54,12 +54,13 @@ type Model struct {
 	cos, sin []float32 // [MaxPos][HeadDim/2]
 	pool     *parallel.Pool
 	floatAct bool
+	kvType   model.KVType
 	stats    model.Stats
 }
 
 // New builds the model from its weights.
 func New(c *model.Config, w model.Tensors, o model.Options) (model.Model, error) {
-	m := &Model{cfg: *c, w: w, pool: o.Pool, floatAct: o.FloatActivations}
+	m := &Model{cfg: *c, w: w, pool: o.Pool, floatAct: o.FloatActivations, kvType: o.KVType}
 	H, I := c.Hidden, c.Intermediate
 	qDim, kvDim := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	var err error
@@ -150,7 +151,7 @@ func (m *Model) NewCache(maxLen int) *model.KVCache {
 	if maxLen <= 0 || maxLen > m.cfg.MaxPos {
 		maxLen = m.cfg.MaxPos
 	}
-	return model.NewKVCache(m.cfg.Layers, m.cfg.KVHeads, m.cfg.HeadDim, maxLen)
+	return model.NewKVCache(m.kvType, m.cfg.Layers, m.cfg.KVHeads, m.cfg.HeadDim, maxLen)
 }
 
 // Stats reports memory use.

@@ -120,10 +120,17 @@ func TestLogitsMatchReference(t *testing.T) {
 
 // TestGreedyMatchesReference decodes with the KV cache, one token a step,
 // and compares with the reference chain up to the first step whose top-1
-// margin is too small for engines with different rounding to agree on.
+// margin is too small for engines with different rounding to agree on. A
+// half-precision cache must agree as far.
 func TestGreedyMatchesReference(t *testing.T) {
+	for _, kv := range []model.KVType{model.KVF32, model.KVF16} {
+		t.Run(kv.String(), func(t *testing.T) { testGreedyMatchesReference(t, kv) })
+	}
+}
+
+func testGreedyMatchesReference(t *testing.T, kv model.KVType) {
 	ref := loadRef(t)
-	m := load(t, tinyDir, model.Options{})
+	m := load(t, tinyDir, model.Options{KVType: kv})
 	for i, p := range ref.Prompts {
 		seq := m.NewCache(0)
 		out, err := m.Forward([]model.Input{{Seq: seq, Tokens: p.InputIDs}})
@@ -147,10 +154,17 @@ func TestGreedyMatchesReference(t *testing.T) {
 }
 
 // TestTeacherForced feeds prompt + reference continuation in one batch and
-// checks the top-1 at every step whose margin is at least 0.05.
+// checks the top-1 at every step whose margin is at least 0.05, with either
+// cache type.
 func TestTeacherForced(t *testing.T) {
+	for _, kv := range []model.KVType{model.KVF32, model.KVF16} {
+		t.Run(kv.String(), func(t *testing.T) { testTeacherForced(t, kv) })
+	}
+}
+
+func testTeacherForced(t *testing.T, kv model.KVType) {
 	ref := loadRef(t)
-	m := load(t, tinyDir, model.Options{})
+	m := load(t, tinyDir, model.Options{KVType: kv})
 	V := m.Config().Vocab
 	for i, p := range ref.Prompts {
 		ids := append(append([]int32{}, p.InputIDs...), p.A8.GreedyIDs[:len(p.A8.GreedyIDs)-1]...)

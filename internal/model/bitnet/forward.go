@@ -300,16 +300,28 @@ func (m *Model) attention(l int, refs []tokenRef, s *scratch) {
 				t, kh := t0+i/c.KVHeads, i%c.KVHeads
 				n := refs[t].pos + 1
 				sc := s.scores[s.off[t-t0]+kh*group*n : s.off[t-t0]+(kh+1)*group*n]
-				K, V := refs[t].seq.Head(l, kh, n)
-				q := t*qDim + kh*group*hd
-				kernels.GroupDots(sc, s.q[q:q+group*hd], K, hd)
+				seq, q := refs[t].seq, t*qDim+kh*group*hd
+				f16 := seq.Type() == model.KVF16
+				if f16 {
+					K, _ := seq.HeadF16(l, kh, n)
+					kernels.GroupDotsF16(sc, s.q[q:q+group*hd], K, hd)
+				} else {
+					K, _ := seq.Head(l, kh, n)
+					kernels.GroupDots(sc, s.q[q:q+group*hd], K, hd)
+				}
 				for j := range sc {
 					sc[j] *= scale
 				}
 				for g := range group {
 					kernels.Softmax(sc[g*n : (g+1)*n])
 				}
-				kernels.GroupWeightedSums(s.att[q:], hd, hd, sc, n, V, hd)
+				if f16 {
+					_, V := seq.HeadF16(l, kh, n)
+					kernels.GroupWeightedSumsF16(s.att[q:], hd, hd, sc, n, V, hd)
+				} else {
+					_, V := seq.Head(l, kh, n)
+					kernels.GroupWeightedSums(s.att[q:], hd, hd, sc, n, V, hd)
+				}
 			}
 		})
 		t0 = t1
