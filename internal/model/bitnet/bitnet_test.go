@@ -224,6 +224,37 @@ func TestBatchEqualsSingle(t *testing.T) {
 	}
 }
 
+// TestPrefillEqualsDecode runs a prompt in one pass, where attention takes
+// blocks of consecutive tokens together, and one token at a time: every
+// token's logits must be the same, bit for bit, with either cache type.
+func TestPrefillEqualsDecode(t *testing.T) {
+	ref := loadRef(t)
+	pool := parallel.New(2)
+	defer pool.Close()
+	var ids []int32
+	for _, p := range ref.Prompts {
+		ids = append(ids, p.InputIDs...)
+	}
+	for _, kv := range []model.KVType{model.KVF32, model.KVF16} {
+		m := load(t, tinyDir, model.Options{Pool: pool, KVType: kv})
+		V := m.Config().Vocab
+		all, err := m.Forward([]model.Input{{Seq: m.NewCache(0), Tokens: ids, AllLogits: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq := m.NewCache(0)
+		for i, id := range ids {
+			one, err := m.Forward([]model.Input{{Seq: seq, Tokens: []int32{id}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := maxRel(all[0][i*V:(i+1)*V], one[0]); r != 0 {
+				t.Fatalf("%v: token %d of %d: prefill differs from decode by %.3g", kv, i, len(ids), r)
+			}
+		}
+	}
+}
+
 func TestContextFull(t *testing.T) {
 	m := load(t, tinyDir, model.Options{})
 	seq := m.NewCache(8)
