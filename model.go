@@ -178,6 +178,8 @@ type Info struct {
 	RopeTheta    float64
 	MappedBytes  int64
 	WeightBytes  int64
+	// KVType is the KV cache's element type ("f32" or "f16").
+	KVType string
 	// KVBytesPerToken is the KV-cache memory one context position takes.
 	KVBytesPerToken int64
 	TensorTypes     map[string]int
@@ -196,7 +198,7 @@ func (m *Model) Info() (Info, error) {
 			Hidden: c.Hidden, Vocab: c.Vocab, Context: st.sched.CtxLen(), EmbeddingTyp: s.EmbeddingTyp,
 			Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Intermediate: c.Intermediate, Activation: c.Act,
 			RopeTheta: c.RopeTheta, MappedBytes: s.MappedBytes, WeightBytes: s.WeightBytes,
-			KVBytesPerToken: int64(2 * c.Layers * c.KVHeads * c.HeadDim * 4), TensorTypes: s.TensorTypes,
+			KVType: m.eng.kv.String(), KVBytesPerToken: int64(2 * c.Layers * c.KVHeads * c.HeadDim * m.eng.kv.Bytes()), TensorTypes: s.TensorTypes,
 			BOS: c.BOS, StopIDs: st.stops}
 		if st.tok != nil {
 			in.Tokenizer, in.BOS, in.ChatTemplate = st.tok.Source(), st.tok.BOS(), st.tok.ChatTemplate()

@@ -73,6 +73,7 @@ type inspectJSON struct {
 	TensorTypes     map[string]int `json:"tensor_types"`
 	FileBytes       int64          `json:"file_bytes"`
 	WeightBytes     int64          `json:"weight_bytes"`
+	KVType          string         `json:"kv_type"`
 	KVBytesPerToken int64          `json:"kv_bytes_per_token"`
 	MemoryFullCtx   int64          `json:"memory_bytes_full_context"`
 	Tokenizer       string         `json:"tokenizer"`
@@ -84,7 +85,7 @@ type inspectJSON struct {
 func inspectDoc(in bitnet.Info) inspectJSON {
 	return inspectJSON{in.Name, in.Path, in.Arch, in.Parameters, in.Layers, in.Hidden, in.Intermediate, in.Heads, in.KVHeads,
 		in.HeadDim, in.Vocab, in.Context, in.Activation, in.RopeTheta, in.EmbeddingTyp, in.TensorTypes, in.MappedBytes,
-		in.WeightBytes, in.KVBytesPerToken, in.WeightBytes + in.KVBytesPerToken*int64(in.Context), in.Tokenizer, in.BOS,
+		in.WeightBytes, in.KVType, in.KVBytesPerToken, in.WeightBytes + in.KVBytesPerToken*int64(in.Context), in.Tokenizer, in.BOS,
 		in.StopIDs, in.ChatTemplate}
 }
 
@@ -123,7 +124,7 @@ func printInfo(cmd *cobra.Command, in bitnet.Info) {
 	row("embedding", "%s", in.EmbeddingTyp)
 	row("file size", "%s", human(in.MappedBytes))
 	row("weights in memory", "%s", human(in.WeightBytes))
-	row("KV cache", "%s per token, %s at full context", human(in.KVBytesPerToken), human(in.KVBytesPerToken*int64(in.Context)))
+	row("KV cache", "%s per token, %s at full context (%s)", human(in.KVBytesPerToken), human(in.KVBytesPerToken*int64(in.Context)), in.KVType)
 	row("tokenizer", "%s", in.Tokenizer)
 	row("BOS / stop ids", "%d / %v", in.BOS, in.StopIDs)
 	tmpl := in.ChatTemplate
