@@ -16,8 +16,9 @@ DATA qPerm<>+24(SB)/4, $3
 DATA qPerm<>+28(SB)/4, $7
 GLOBL qPerm<>(SB), RODATA|NOPTR, $32
 
-// Sum the four float32 accumulators Y0-Y3 of a dot product ((0+1)+(2+3),
-// then the halves, then across lanes) into X0.
+// Sum the four float32 accumulators y0-y3 of a dot product ((0+1)+(2+3),
+// then the halves, then across lanes) into x0, the low half of y0 (xt is
+// clobbered). DOT4_SUM does it for Y0-Y3.
 #define DOT4_SUM_OF(y0, y1, y2, y3, x0, xt) \
 	VADDPS       y1, y0, y0; \
 	VADDPS       y3, y2, y2; \
@@ -28,6 +29,278 @@ GLOBL qPerm<>(SB), RODATA|NOPTR, $32
 	VHADDPS      x0, x0, x0
 
 #define DOT4_SUM DOT4_SUM_OF(Y0, Y1, Y2, Y3, X0, X1)
+
+// DOTS is the body of dotsF32AVX2 and dotsF16AVX2: dst[g·dstStride+j] =
+// the first n values (a multiple of 32) of (q + g·qStride)·(k + j·stride)
+// for j < rows, g < heads. Each key row is taken by every head while it is
+// in L1, so a group of heads reads the cache once; heads go in pairs that
+// share each load of the row. Each dot has four accumulators over 32
+// values at a time, then DOT4_SUM, as DotF32 (the one-row, one-head case)
+// does, so every level's DotsF32, GroupDots and DotF32 agree exactly, and
+// the half-precision kernel, which widens the keys in registers, gives
+// exactly the float32 kernel's results on the widened keys. shift turns
+// stride into bytes; LOADK puts the next 32 keys at DI into Y8-Y11 and
+// KSTEP is their bytes; PF asks for the same bytes 8 rows on. The
+// arguments (the same for both kernels) are read here, so the macro comes
+// before the TEXTs that use it.
+#define DOTS(shift, LOADK, KSTEP, PF, l_row, l_pair, l_pair_loop, l_single, l_loop, l_next, l_ret) \
+	MOVQ   dst+0(FP), R8;          \
+	MOVQ   k+16(FP), R9;           \
+	MOVQ   stride+24(FP), R10;     \
+	SHLQ   $shift, R10;            \
+	MOVQ   rows+32(FP), R11;       \
+	MOVQ   qStride+56(FP), AX;     \
+	SHLQ   $2, AX;                 \
+	MOVQ   dstStride+64(FP), DX;   \
+	SHLQ   $2, DX;                 \
+	TESTQ  R11, R11;               \
+	JZ     l_ret;                  \
+l_row:                             \
+	MOVQ   q+8(FP), BX;            \
+	MOVQ   R8, R13;                \
+	MOVQ   heads+48(FP), R12;      \
+l_pair:                            \
+	CMPQ   R12, $2;                \
+	JLT    l_single;               \
+	MOVQ   BX, SI;                 \
+	MOVQ   R9, DI;                 \
+	MOVQ   n+40(FP), CX;           \
+	SHRQ   $5, CX;                 \
+	VXORPS Y0, Y0, Y0;             \
+	VXORPS Y1, Y1, Y1;             \
+	VXORPS Y2, Y2, Y2;             \
+	VXORPS Y3, Y3, Y3;             \
+	VXORPS Y4, Y4, Y4;             \
+	VXORPS Y5, Y5, Y5;             \
+	VXORPS Y6, Y6, Y6;             \
+	VXORPS Y7, Y7, Y7;             \
+l_pair_loop:                       \
+	PF;                            \
+	LOADK;                         \
+	VFMADD231PS (SI), Y8, Y0;      \
+	VFMADD231PS 32(SI), Y9, Y1;    \
+	VFMADD231PS 64(SI), Y10, Y2;   \
+	VFMADD231PS 96(SI), Y11, Y3;   \
+	VFMADD231PS (SI)(AX*1), Y8, Y4;    \
+	VFMADD231PS 32(SI)(AX*1), Y9, Y5;  \
+	VFMADD231PS 64(SI)(AX*1), Y10, Y6; \
+	VFMADD231PS 96(SI)(AX*1), Y11, Y7; \
+	ADDQ   $128, SI;               \
+	ADDQ   $KSTEP, DI;             \
+	DECQ   CX;                     \
+	JNZ    l_pair_loop;            \
+	DOT4_SUM;                      \
+	DOT4_SUM_OF(Y4, Y5, Y6, Y7, X4, X5); \
+	VMOVSS X0, (R13);              \
+	VMOVSS X4, (R13)(DX*1);        \
+	LEAQ   (R13)(DX*2), R13;       \
+	LEAQ   (BX)(AX*2), BX;         \
+	SUBQ   $2, R12;                \
+	JMP    l_pair;                 \
+l_single:                          \
+	TESTQ  R12, R12;               \
+	JZ     l_next;                 \
+	MOVQ   BX, SI;                 \
+	MOVQ   R9, DI;                 \
+	MOVQ   n+40(FP), CX;           \
+	SHRQ   $5, CX;                 \
+	VXORPS Y0, Y0, Y0;             \
+	VXORPS Y1, Y1, Y1;             \
+	VXORPS Y2, Y2, Y2;             \
+	VXORPS Y3, Y3, Y3;             \
+l_loop:                            \
+	PF;                            \
+	LOADK;                         \
+	VFMADD231PS (SI), Y8, Y0;      \
+	VFMADD231PS 32(SI), Y9, Y1;    \
+	VFMADD231PS 64(SI), Y10, Y2;   \
+	VFMADD231PS 96(SI), Y11, Y3;   \
+	ADDQ   $128, SI;               \
+	ADDQ   $KSTEP, DI;             \
+	DECQ   CX;                     \
+	JNZ    l_loop;                 \
+	DOT4_SUM;                      \
+	VMOVSS X0, (R13);              \
+l_next:                            \
+	ADDQ   $4, R8;                 \
+	ADDQ   R10, R9;                \
+	DECQ   R11;                    \
+	JNZ    l_row;                  \
+l_ret:                             \
+	VZEROUPPER;                    \
+	RET
+
+// WSUMS is the body of weightedSumsAVX2 and weightedSumsF16AVX2:
+// dst[g·dstStride+i] += Σ_j w[g·wStride+j]·src[j·stride+i] for i < cols (a
+// multiple of 8) and g < heads, the attention outputs of a group of heads
+// that share one KV head. Every head takes four value rows while they are
+// in L1, so the group reads the cache once. A group's 4×128 outputs do not
+// fit in registers, so they are accumulated in L1, four rows per load and
+// store (one row per store ran at two thirds of the memory's rate). Each
+// column sums j in order with fused multiply-adds, as weightedSumAVX2
+// does, so from a zeroed dst the results are WeightedSum's, and the
+// half-precision kernel, which widens the values in registers, gives
+// exactly the float32 kernel's results on the widened values. CX walks a
+// value row in bytes and DSCALE·CX the outputs; shift turns stride into
+// bytes; ROW32 and ROW8 add a row's next 32 or 8 values times a weight
+// into Y0-Y3 or Y0, and WSTEP and NSTEP are their bytes.
+#define WSUMS(shift, DSCALE, ROW32, ROW8, WSTEP, NSTEP, l_rows4, l_pf_row, l_pf_line, l_head4, l_wide4, l_narrow4, l_narrow4_loop, l_head4_next, l_rows1, l_head1, l_loop1, l_done) \
+	MOVQ w+8(FP), R8;              \
+	MOVQ n+16(FP), R9;             \
+	MOVQ src+24(FP), R10;          \
+	MOVQ stride+32(FP), R11;       \
+	SHLQ $shift, R11;              \
+	MOVQ wStride+56(FP), AX;       \
+	SHLQ $2, AX;                   \
+	MOVQ dstStride+64(FP), DX;     \
+	SHLQ $2, DX;                   \
+l_rows4:                           \
+	CMPQ R9, $4;                   \
+	JLT  l_rows1;                  \
+	/* Ask for the four rows 16 rows on: without it the sums read memory */ \
+	/* at two thirds of the rate the scores do (16 rows on was a little  */ \
+	/* faster than 8).                                                    */ \
+	LEAQ (R10)(R11*8), R13;        \
+	LEAQ (R13)(R11*8), R13;        \
+	MOVQ cols+40(FP), SI;          \
+	SHLQ $shift, SI;               \
+	MOVQ $4, R15;                  \
+l_pf_row:                          \
+	XORQ R14, R14;                 \
+l_pf_line:                         \
+	PREFETCHT0 (R13)(R14*1);       \
+	ADDQ $64, R14;                 \
+	CMPQ R14, SI;                  \
+	JLT  l_pf_line;                \
+	ADDQ R11, R13;                 \
+	DECQ R15;                      \
+	JNZ  l_pf_row;                 \
+	MOVQ dst+0(FP), DI;            \
+	MOVQ R8, BX;                   \
+	MOVQ heads+48(FP), R12;        \
+	LEAQ (R10)(R11*1), R13;        \
+	LEAQ (R10)(R11*2), R14;        \
+	LEAQ (R13)(R11*2), R15;        \
+l_head4:                           \
+	VBROADCASTSS (BX), Y8;         \
+	VBROADCASTSS 4(BX), Y9;        \
+	VBROADCASTSS 8(BX), Y10;       \
+	VBROADCASTSS 12(BX), Y11;      \
+	XORQ CX, CX;                   \
+	MOVQ cols+40(FP), SI;          \
+	SHRQ $5, SI;                   \
+	JZ   l_narrow4;                \
+l_wide4:                           \
+	VMOVUPS (DI)(CX*DSCALE), Y0;   \
+	VMOVUPS 32(DI)(CX*DSCALE), Y1; \
+	VMOVUPS 64(DI)(CX*DSCALE), Y2; \
+	VMOVUPS 96(DI)(CX*DSCALE), Y3; \
+	ROW32(R10, Y8);                \
+	ROW32(R13, Y9);                \
+	ROW32(R14, Y10);               \
+	ROW32(R15, Y11);               \
+	VMOVUPS Y0, (DI)(CX*DSCALE);   \
+	VMOVUPS Y1, 32(DI)(CX*DSCALE); \
+	VMOVUPS Y2, 64(DI)(CX*DSCALE); \
+	VMOVUPS Y3, 96(DI)(CX*DSCALE); \
+	ADDQ $WSTEP, CX;               \
+	DECQ SI;                       \
+	JNZ  l_wide4;                  \
+l_narrow4:                         \
+	MOVQ cols+40(FP), SI;          \
+	SHRQ $3, SI;                   \
+	ANDQ $3, SI;                   \
+	JZ   l_head4_next;             \
+l_narrow4_loop:                    \
+	VMOVUPS (DI)(CX*DSCALE), Y0;   \
+	ROW8(R10, Y8);                 \
+	ROW8(R13, Y9);                 \
+	ROW8(R14, Y10);                \
+	ROW8(R15, Y11);                \
+	VMOVUPS Y0, (DI)(CX*DSCALE);   \
+	ADDQ $NSTEP, CX;               \
+	DECQ SI;                       \
+	JNZ  l_narrow4_loop;           \
+l_head4_next:                      \
+	ADDQ DX, DI;                   \
+	ADDQ AX, BX;                   \
+	DECQ R12;                      \
+	JNZ  l_head4;                  \
+	ADDQ $16, R8;                  \
+	LEAQ (R10)(R11*4), R10;        \
+	SUBQ $4, R9;                   \
+	JMP  l_rows4;                  \
+l_rows1:                           \
+	/* The last n mod 4 rows, one at a time. */ \
+	TESTQ R9, R9;                  \
+	JZ    l_done;                  \
+	MOVQ  dst+0(FP), DI;           \
+	MOVQ  R8, BX;                  \
+	MOVQ  heads+48(FP), R12;       \
+l_head1:                           \
+	VBROADCASTSS (BX), Y8;         \
+	XORQ CX, CX;                   \
+	MOVQ cols+40(FP), SI;          \
+	SHRQ $3, SI;                   \
+l_loop1:                           \
+	VMOVUPS (DI)(CX*DSCALE), Y0;   \
+	ROW8(R10, Y8);                 \
+	VMOVUPS Y0, (DI)(CX*DSCALE);   \
+	ADDQ $NSTEP, CX;               \
+	DECQ SI;                       \
+	JNZ  l_loop1;                  \
+	ADDQ DX, DI;                   \
+	ADDQ AX, BX;                   \
+	DECQ R12;                      \
+	JNZ  l_head1;                  \
+	ADDQ $4, R8;                   \
+	ADDQ R11, R10;                 \
+	DECQ R9;                       \
+	JMP  l_rows1;                  \
+l_done:                            \
+	VZEROUPPER;                    \
+	RET
+
+// ROW32_F32 and ROW8_F32 add 32 or 8 float32 values of row r at offset CX
+// times the broadcast weight w into Y0-Y3 or Y0.
+#define ROW32_F32(r, w) \
+	VFMADD231PS (r)(CX*1), w, Y0;   \
+	VFMADD231PS 32(r)(CX*1), w, Y1; \
+	VFMADD231PS 64(r)(CX*1), w, Y2; \
+	VFMADD231PS 96(r)(CX*1), w, Y3
+
+#define ROW8_F32(r, w) VFMADD231PS (r)(CX*1), w, Y0
+
+// ROW32_F16 and ROW8_F16 do the same for half-precision values, widened
+// into Y4-Y7.
+#define ROW32_F16(r, w) \
+	VCVTPH2PS   (r)(CX*1), Y4;   \
+	VCVTPH2PS   16(r)(CX*1), Y5; \
+	VCVTPH2PS   32(r)(CX*1), Y6; \
+	VCVTPH2PS   48(r)(CX*1), Y7; \
+	VFMADD231PS Y4, w, Y0;       \
+	VFMADD231PS Y5, w, Y1;       \
+	VFMADD231PS Y6, w, Y2;       \
+	VFMADD231PS Y7, w, Y3
+
+#define ROW8_F16(r, w) \
+	VCVTPH2PS   (r)(CX*1), Y4; \
+	VFMADD231PS Y4, w, Y0
+
+#define LOADK_F32 \
+	VMOVUPS (DI), Y8;    \
+	VMOVUPS 32(DI), Y9;  \
+	VMOVUPS 64(DI), Y10; \
+	VMOVUPS 96(DI), Y11
+
+#define LOADK_F16 \
+	VCVTPH2PS (DI), Y8;    \
+	VCVTPH2PS 16(DI), Y9;  \
+	VCVTPH2PS 32(DI), Y10; \
+	VCVTPH2PS 48(DI), Y11
+
+#define PF_F32 PREFETCHT0 (DI)(R10*8); PREFETCHT0 64(DI)(R10*8)
+#define PF_F16 PREFETCHT0 (DI)(R10*8)
 
 // func absMaxAVX2(x *float32, n int) float32
 // n is a multiple of 32. NaNs are skipped like the generic `a > mx` test
@@ -359,223 +632,13 @@ dbf_done:
 	RET
 
 // func dotsF32AVX2(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
-// dst[g·dstStride+j] = the first n values (a multiple of 32) of
-// (q + g·qStride)·(k + j·stride) for j < rows, g < heads. Each key row is
-// taken by every head while it is in L1, so a group of heads reads the
-// cache once. Each dot has four accumulators over 32 values at a time, then
-// DOT4_SUM, as DotF32 (the one-row, one-head case) does, so every level's
-// DotsF32, GroupDots and DotF32 agree exactly. Heads go in pairs that share
-// each load of the key row.
 TEXT ·dotsF32AVX2(SB), NOSPLIT, $0-72
-	MOVQ  dst+0(FP), R8
-	MOVQ  k+16(FP), R9
-	MOVQ  stride+24(FP), R10
-	SHLQ  $2, R10
-	MOVQ  rows+32(FP), R11
-	MOVQ  qStride+56(FP), AX
-	SHLQ  $2, AX
-	MOVQ  dstStride+64(FP), DX
-	SHLQ  $2, DX
-	TESTQ R11, R11
-	JZ    dots_ret
-
-dots_row:
-	MOVQ q+8(FP), BX
-	MOVQ R8, R13
-	MOVQ heads+48(FP), R12
-
-dots_pair:
-	CMPQ   R12, $2
-	JLT    dots_single
-	MOVQ   BX, SI
-	MOVQ   R9, DI
-	MOVQ   n+40(FP), CX
-	SHRQ   $5, CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-
-dots_pair_loop:
-	PREFETCHT0  (DI)(R10*8)
-	PREFETCHT0  64(DI)(R10*8)
-	VMOVUPS     (DI), Y8
-	VMOVUPS     32(DI), Y9
-	VMOVUPS     64(DI), Y10
-	VMOVUPS     96(DI), Y11
-	VFMADD231PS (SI), Y8, Y0
-	VFMADD231PS 32(SI), Y9, Y1
-	VFMADD231PS 64(SI), Y10, Y2
-	VFMADD231PS 96(SI), Y11, Y3
-	VFMADD231PS (SI)(AX*1), Y8, Y4
-	VFMADD231PS 32(SI)(AX*1), Y9, Y5
-	VFMADD231PS 64(SI)(AX*1), Y10, Y6
-	VFMADD231PS 96(SI)(AX*1), Y11, Y7
-	ADDQ        $128, SI
-	ADDQ        $128, DI
-	DECQ        CX
-	JNZ         dots_pair_loop
-
-	DOT4_SUM
-	DOT4_SUM_OF(Y4, Y5, Y6, Y7, X4, X5)
-	VMOVSS X0, (R13)
-	VMOVSS X4, (R13)(DX*1)
-	LEAQ   (R13)(DX*2), R13
-	LEAQ   (BX)(AX*2), BX
-	SUBQ   $2, R12
-	JMP    dots_pair
-
-dots_single:
-	TESTQ  R12, R12
-	JZ     dots_next
-	MOVQ   BX, SI
-	MOVQ   R9, DI
-	MOVQ   n+40(FP), CX
-	SHRQ   $5, CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-
-dots_loop:
-	// Four key rows ahead (3 % on the scores over 1024 positions).
-	PREFETCHT0  (DI)(R10*4)
-	PREFETCHT0  64(DI)(R10*4)
-	VMOVUPS     (SI), Y4
-	VMOVUPS     32(SI), Y5
-	VMOVUPS     64(SI), Y6
-	VMOVUPS     96(SI), Y7
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ        $128, SI
-	ADDQ        $128, DI
-	DECQ        CX
-	JNZ         dots_loop
-
-	DOT4_SUM
-	VMOVSS X0, (R13)
-
-dots_next:
-	ADDQ $4, R8
-	ADDQ R10, R9
-	DECQ R11
-	JNZ  dots_row
-
-dots_ret:
-	VZEROUPPER
-	RET
+	DOTS(2, LOADK_F32, 128, PF_F32, dots_row, dots_pair, dots_pair_loop, dots_single, dots_loop, dots_next, dots_ret)
 
 // func dotsF16AVX2(dst, q *float32, k *uint16, stride, rows, n, heads, qStride, dstStride int)
-// dotsF32AVX2 for half-precision keys, widened in registers: the same
-// accumulators and sums, so the results are exactly dotsF32AVX2's on the
-// widened keys. stride counts halves.
+// stride counts halves.
 TEXT ·dotsF16AVX2(SB), NOSPLIT, $0-72
-	MOVQ  dst+0(FP), R8
-	MOVQ  k+16(FP), R9
-	MOVQ  stride+24(FP), R10
-	SHLQ  $1, R10
-	MOVQ  rows+32(FP), R11
-	MOVQ  qStride+56(FP), AX
-	SHLQ  $2, AX
-	MOVQ  dstStride+64(FP), DX
-	SHLQ  $2, DX
-	TESTQ R11, R11
-	JZ    dots16_ret
-
-dots16_row:
-	MOVQ q+8(FP), BX
-	MOVQ R8, R13
-	MOVQ heads+48(FP), R12
-
-dots16_pair:
-	CMPQ   R12, $2
-	JLT    dots16_single
-	MOVQ   BX, SI
-	MOVQ   R9, DI
-	MOVQ   n+40(FP), CX
-	SHRQ   $5, CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-
-dots16_pair_loop:
-	PREFETCHT0  (DI)(R10*8)
-	VCVTPH2PS   (DI), Y8
-	VCVTPH2PS   16(DI), Y9
-	VCVTPH2PS   32(DI), Y10
-	VCVTPH2PS   48(DI), Y11
-	VFMADD231PS (SI), Y8, Y0
-	VFMADD231PS 32(SI), Y9, Y1
-	VFMADD231PS 64(SI), Y10, Y2
-	VFMADD231PS 96(SI), Y11, Y3
-	VFMADD231PS (SI)(AX*1), Y8, Y4
-	VFMADD231PS 32(SI)(AX*1), Y9, Y5
-	VFMADD231PS 64(SI)(AX*1), Y10, Y6
-	VFMADD231PS 96(SI)(AX*1), Y11, Y7
-	ADDQ        $128, SI
-	ADDQ        $64, DI
-	DECQ        CX
-	JNZ         dots16_pair_loop
-
-	DOT4_SUM
-	DOT4_SUM_OF(Y4, Y5, Y6, Y7, X4, X5)
-	VMOVSS X0, (R13)
-	VMOVSS X4, (R13)(DX*1)
-	LEAQ   (R13)(DX*2), R13
-	LEAQ   (BX)(AX*2), BX
-	SUBQ   $2, R12
-	JMP    dots16_pair
-
-dots16_single:
-	TESTQ  R12, R12
-	JZ     dots16_next
-	MOVQ   BX, SI
-	MOVQ   R9, DI
-	MOVQ   n+40(FP), CX
-	SHRQ   $5, CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-
-dots16_loop:
-	PREFETCHT0  (DI)(R10*8)
-	VCVTPH2PS   (DI), Y8
-	VCVTPH2PS   16(DI), Y9
-	VCVTPH2PS   32(DI), Y10
-	VCVTPH2PS   48(DI), Y11
-	VFMADD231PS (SI), Y8, Y0
-	VFMADD231PS 32(SI), Y9, Y1
-	VFMADD231PS 64(SI), Y10, Y2
-	VFMADD231PS 96(SI), Y11, Y3
-	ADDQ        $128, SI
-	ADDQ        $64, DI
-	DECQ        CX
-	JNZ         dots16_loop
-
-	DOT4_SUM
-	VMOVSS X0, (R13)
-
-dots16_next:
-	ADDQ $4, R8
-	ADDQ R10, R9
-	DECQ R11
-	JNZ  dots16_row
-
-dots16_ret:
-	VZEROUPPER
-	RET
+	DOTS(1, LOADK_F16, 64, PF_F16, dots16_row, dots16_pair, dots16_pair_loop, dots16_single, dots16_loop, dots16_next, dots16_ret)
 
 // func weightedSumAVX2(dst *float32, w *float32, n int, src *float32, stride, cols int)
 // dst[i] = Σ_j w[j]·src[j*stride+i] for i < cols (a multiple of 8): the
@@ -672,307 +735,13 @@ ws_ret:
 	RET
 
 // func weightedSumsAVX2(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int)
-// dst[g·dstStride+i] += Σ_j w[g·wStride+j]·src[j·stride+i] for i < cols (a
-// multiple of 8) and g < heads: the attention outputs of a group of heads
-// that share one KV head. Every head takes four value rows while they are
-// in L1, so the group reads the cache once. A group's 4×128 outputs do not
-// fit in registers, so they are accumulated in L1, four rows per load and
-// store (one row per store ran at two thirds of the memory's rate). Each
-// column sums j in order with fused multiply-adds, as weightedSumAVX2
-// does, so from a zeroed dst the results are WeightedSum's.
 TEXT ·weightedSumsAVX2(SB), NOSPLIT, $0-72
-	MOVQ w+8(FP), R8
-	MOVQ n+16(FP), R9
-	MOVQ src+24(FP), R10
-	MOVQ stride+32(FP), R11
-	SHLQ $2, R11
-	MOVQ wStride+56(FP), AX
-	SHLQ $2, AX
-	MOVQ dstStride+64(FP), DX
-	SHLQ $2, DX
-
-ws4_rows:
-	CMPQ R9, $4
-	JLT  ws1_rows
-
-	// Ask for the four rows 16 rows on: without it the sums read memory at
-	// two thirds of the rate the scores do (16 rows on was a little faster than 8).
-	LEAQ (R10)(R11*8), R13
-	LEAQ (R13)(R11*8), R13
-	MOVQ cols+40(FP), SI
-	SHLQ $2, SI
-	MOVQ $4, R15
-
-ws4_pf_row:
-	XORQ R14, R14
-
-ws4_pf_line:
-	PREFETCHT0 (R13)(R14*1)
-	ADDQ       $64, R14
-	CMPQ       R14, SI
-	JLT        ws4_pf_line
-	ADDQ       R11, R13
-	DECQ       R15
-	JNZ        ws4_pf_row
-
-	MOVQ dst+0(FP), DI
-	MOVQ R8, BX
-	MOVQ heads+48(FP), R12
-	LEAQ (R10)(R11*1), R13
-	LEAQ (R10)(R11*2), R14
-	LEAQ (R13)(R11*2), R15
-
-ws4_head:
-	VBROADCASTSS (BX), Y8
-	VBROADCASTSS 4(BX), Y9
-	VBROADCASTSS 8(BX), Y10
-	VBROADCASTSS 12(BX), Y11
-	XORQ         CX, CX
-	MOVQ         cols+40(FP), SI
-	SHRQ         $5, SI
-	JZ           ws4_narrow
-
-ws4_wide:
-	VMOVUPS     (DI)(CX*1), Y0
-	VMOVUPS     32(DI)(CX*1), Y1
-	VMOVUPS     64(DI)(CX*1), Y2
-	VMOVUPS     96(DI)(CX*1), Y3
-	VFMADD231PS (R10)(CX*1), Y8, Y0
-	VFMADD231PS 32(R10)(CX*1), Y8, Y1
-	VFMADD231PS 64(R10)(CX*1), Y8, Y2
-	VFMADD231PS 96(R10)(CX*1), Y8, Y3
-	VFMADD231PS (R13)(CX*1), Y9, Y0
-	VFMADD231PS 32(R13)(CX*1), Y9, Y1
-	VFMADD231PS 64(R13)(CX*1), Y9, Y2
-	VFMADD231PS 96(R13)(CX*1), Y9, Y3
-	VFMADD231PS (R14)(CX*1), Y10, Y0
-	VFMADD231PS 32(R14)(CX*1), Y10, Y1
-	VFMADD231PS 64(R14)(CX*1), Y10, Y2
-	VFMADD231PS 96(R14)(CX*1), Y10, Y3
-	VFMADD231PS (R15)(CX*1), Y11, Y0
-	VFMADD231PS 32(R15)(CX*1), Y11, Y1
-	VFMADD231PS 64(R15)(CX*1), Y11, Y2
-	VFMADD231PS 96(R15)(CX*1), Y11, Y3
-	VMOVUPS     Y0, (DI)(CX*1)
-	VMOVUPS     Y1, 32(DI)(CX*1)
-	VMOVUPS     Y2, 64(DI)(CX*1)
-	VMOVUPS     Y3, 96(DI)(CX*1)
-	ADDQ        $128, CX
-	DECQ        SI
-	JNZ         ws4_wide
-
-ws4_narrow:
-	MOVQ cols+40(FP), SI
-	SHRQ $3, SI
-	ANDQ $3, SI
-	JZ   ws4_head_next
-
-ws4_narrow_loop:
-	VMOVUPS     (DI)(CX*1), Y0
-	VFMADD231PS (R10)(CX*1), Y8, Y0
-	VFMADD231PS (R13)(CX*1), Y9, Y0
-	VFMADD231PS (R14)(CX*1), Y10, Y0
-	VFMADD231PS (R15)(CX*1), Y11, Y0
-	VMOVUPS     Y0, (DI)(CX*1)
-	ADDQ        $32, CX
-	DECQ        SI
-	JNZ         ws4_narrow_loop
-
-ws4_head_next:
-	ADDQ DX, DI
-	ADDQ AX, BX
-	DECQ R12
-	JNZ  ws4_head
-	ADDQ $16, R8
-	LEAQ (R10)(R11*4), R10
-	SUBQ $4, R9
-	JMP  ws4_rows
-
-ws1_rows:
-	// The last n mod 4 rows, one at a time.
-	TESTQ R9, R9
-	JZ    ws_done
-	MOVQ  dst+0(FP), DI
-	MOVQ  R8, BX
-	MOVQ  heads+48(FP), R12
-
-ws1_head:
-	VBROADCASTSS (BX), Y8
-	XORQ         CX, CX
-	MOVQ         cols+40(FP), SI
-	SHRQ         $3, SI
-
-ws1_loop:
-	VMOVUPS     (DI)(CX*1), Y0
-	VFMADD231PS (R10)(CX*1), Y8, Y0
-	VMOVUPS     Y0, (DI)(CX*1)
-	ADDQ        $32, CX
-	DECQ        SI
-	JNZ         ws1_loop
-	ADDQ        DX, DI
-	ADDQ        AX, BX
-	DECQ        R12
-	JNZ         ws1_head
-	ADDQ        $4, R8
-	ADDQ        R11, R10
-	DECQ        R9
-	JMP         ws1_rows
-
-ws_done:
-	VZEROUPPER
-	RET
-
-// WS16_ROW adds row r's 32 widened values at offset CX (halves) times
-// broadcast weight w into Y0-Y3.
-#define WS16_ROW(r, w) \
-	VCVTPH2PS   (r)(CX*1), Y4;   \
-	VCVTPH2PS   16(r)(CX*1), Y5; \
-	VCVTPH2PS   32(r)(CX*1), Y6; \
-	VCVTPH2PS   48(r)(CX*1), Y7; \
-	VFMADD231PS Y4, w, Y0;       \
-	VFMADD231PS Y5, w, Y1;       \
-	VFMADD231PS Y6, w, Y2;       \
-	VFMADD231PS Y7, w, Y3
-
-// WS16_ROW8 adds row r's 8 widened values at offset CX times w into Y0.
-#define WS16_ROW8(r, w) \
-	VCVTPH2PS   (r)(CX*1), Y4; \
-	VFMADD231PS Y4, w, Y0
+	WSUMS(2, 1, ROW32_F32, ROW8_F32, 128, 32, ws_rows4, ws_pf_row, ws_pf_line, ws_head4, ws_wide4, ws_narrow4, ws_narrow4_loop, ws_head4_next, ws_rows1, ws_head1, ws_loop1, ws_done)
 
 // func weightedSumsF16AVX2(dst, w *float32, n int, src *uint16, stride, cols, heads, wStride, dstStride int)
-// weightedSumsAVX2 for half-precision values, widened in registers: the
-// same sums in the same order, so the results are exactly
-// weightedSumsAVX2's on the widened values. stride counts halves; CX
-// counts bytes of a value row, and twice that is the offset in the
-// outputs.
+// stride counts halves.
 TEXT ·weightedSumsF16AVX2(SB), NOSPLIT, $0-72
-	MOVQ w+8(FP), R8
-	MOVQ n+16(FP), R9
-	MOVQ src+24(FP), R10
-	MOVQ stride+32(FP), R11
-	SHLQ $1, R11
-	MOVQ wStride+56(FP), AX
-	SHLQ $2, AX
-	MOVQ dstStride+64(FP), DX
-	SHLQ $2, DX
-
-ws16_rows4:
-	CMPQ R9, $4
-	JLT  ws16_rows1
-
-	// The four rows 16 rows on, as in weightedSumsAVX2.
-	LEAQ (R10)(R11*8), R13
-	LEAQ (R13)(R11*8), R13
-	MOVQ cols+40(FP), SI
-	SHLQ $1, SI
-	MOVQ $4, R15
-
-ws16_pf_row:
-	XORQ R14, R14
-
-ws16_pf_line:
-	PREFETCHT0 (R13)(R14*1)
-	ADDQ       $64, R14
-	CMPQ       R14, SI
-	JLT        ws16_pf_line
-	ADDQ       R11, R13
-	DECQ       R15
-	JNZ        ws16_pf_row
-
-	MOVQ dst+0(FP), DI
-	MOVQ R8, BX
-	MOVQ heads+48(FP), R12
-	LEAQ (R10)(R11*1), R13
-	LEAQ (R10)(R11*2), R14
-	LEAQ (R13)(R11*2), R15
-
-ws16_head4:
-	VBROADCASTSS (BX), Y8
-	VBROADCASTSS 4(BX), Y9
-	VBROADCASTSS 8(BX), Y10
-	VBROADCASTSS 12(BX), Y11
-	XORQ         CX, CX
-	MOVQ         cols+40(FP), SI
-	SHRQ         $5, SI
-	JZ           ws16_narrow4
-
-ws16_wide4:
-	VMOVUPS (DI)(CX*2), Y0
-	VMOVUPS 32(DI)(CX*2), Y1
-	VMOVUPS 64(DI)(CX*2), Y2
-	VMOVUPS 96(DI)(CX*2), Y3
-	WS16_ROW(R10, Y8)
-	WS16_ROW(R13, Y9)
-	WS16_ROW(R14, Y10)
-	WS16_ROW(R15, Y11)
-	VMOVUPS Y0, (DI)(CX*2)
-	VMOVUPS Y1, 32(DI)(CX*2)
-	VMOVUPS Y2, 64(DI)(CX*2)
-	VMOVUPS Y3, 96(DI)(CX*2)
-	ADDQ    $64, CX
-	DECQ    SI
-	JNZ     ws16_wide4
-
-ws16_narrow4:
-	MOVQ cols+40(FP), SI
-	SHRQ $3, SI
-	ANDQ $3, SI
-	JZ   ws16_head4_next
-
-ws16_narrow4_loop:
-	VMOVUPS (DI)(CX*2), Y0
-	WS16_ROW8(R10, Y8)
-	WS16_ROW8(R13, Y9)
-	WS16_ROW8(R14, Y10)
-	WS16_ROW8(R15, Y11)
-	VMOVUPS Y0, (DI)(CX*2)
-	ADDQ    $16, CX
-	DECQ    SI
-	JNZ     ws16_narrow4_loop
-
-ws16_head4_next:
-	ADDQ DX, DI
-	ADDQ AX, BX
-	DECQ R12
-	JNZ  ws16_head4
-	ADDQ $16, R8
-	LEAQ (R10)(R11*4), R10
-	SUBQ $4, R9
-	JMP  ws16_rows4
-
-ws16_rows1:
-	// The last n mod 4 rows, one at a time.
-	TESTQ R9, R9
-	JZ    ws16_done
-	MOVQ  dst+0(FP), DI
-	MOVQ  R8, BX
-	MOVQ  heads+48(FP), R12
-
-ws16_head1:
-	VBROADCASTSS (BX), Y8
-	XORQ         CX, CX
-	MOVQ         cols+40(FP), SI
-	SHRQ         $3, SI
-
-ws16_loop1:
-	VMOVUPS (DI)(CX*2), Y0
-	WS16_ROW8(R10, Y8)
-	VMOVUPS Y0, (DI)(CX*2)
-	ADDQ    $16, CX
-	DECQ    SI
-	JNZ     ws16_loop1
-	ADDQ    DX, DI
-	ADDQ    AX, BX
-	DECQ    R12
-	JNZ     ws16_head1
-	ADDQ    $4, R8
-	ADDQ    R11, R10
-	DECQ    R9
-	JMP     ws16_rows1
-
-ws16_done:
-	VZEROUPPER
-	RET
+	WSUMS(1, 2, ROW32_F16, ROW8_F16, 64, 16, ws16_rows4, ws16_pf_row, ws16_pf_line, ws16_head4, ws16_wide4, ws16_narrow4, ws16_narrow4_loop, ws16_head4_next, ws16_rows1, ws16_head1, ws16_loop1, ws16_done)
 
 // func sumSquaresAVX2(x *float32, n int) float64
 // n is a multiple of 8. Squares are rounded to float32 (like the generic

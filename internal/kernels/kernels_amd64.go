@@ -257,7 +257,7 @@ func dotF32AVX2Go(a, b []float32) float32 {
 func dotsF32AVX2(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 
 func dotsF32AVX2Go(dst, q, k []float32, stride, rows, heads, dstStride int) {
-	dotsF32With(dotsF32AVX2, 32, dst, q, k, stride, rows, heads, dstStride)
+	dotsWith(dotsF32AVX2, 32, dotF32Tail, dotsF32Generic, dst, q, k, stride, rows, heads, dstStride)
 }
 
 //go:noescape
@@ -265,21 +265,7 @@ func dotsF16AVX2(dst, q *float32, k *uint16, stride, rows, n, heads, qStride, ds
 
 // dotsF16AVX2Go is dotsF32AVX2Go on keys widened in registers.
 func dotsF16AVX2Go(dst, q []float32, k []uint16, stride, rows, heads, dstStride int) {
-	n := len(q) / heads
-	v := n &^ 31
-	if v == 0 {
-		dotsF16Generic(dst, q, k, stride, rows, heads, dstStride)
-		return
-	}
-	dotsF16AVX2(&dst[0], &q[0], &k[0], stride, rows, v, heads, n, dstStride)
-	if v < n {
-		for g := range heads {
-			for j := range rows {
-				d := &dst[g*dstStride+j]
-				*d = dotF16Tail(*d, k[j*stride+v:j*stride+n], q[g*n+v:(g+1)*n])
-			}
-		}
-	}
+	dotsWith(dotsF16AVX2, 32, dotF16TailQK, dotsF16Generic, dst, q, k, stride, rows, heads, dstStride)
 }
 
 //go:noescape

@@ -192,7 +192,7 @@ func dotF32NEONGo(a, b []float32) float32 {
 func dotsF32NEON(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 
 func dotsF32NEONGo(dst, q, k []float32, stride, rows, heads, dstStride int) {
-	dotsF32With(dotsF32NEON, 16, dst, q, k, stride, rows, heads, dstStride)
+	dotsWith(dotsF32NEON, 16, dotF32Tail, dotsF32Generic, dst, q, k, stride, rows, heads, dstStride)
 }
 
 //go:noescape

@@ -173,15 +173,17 @@ func weightedSumsWith(kern func(dst, w *float32, n int, src *float32, stride, co
 	}
 }
 
-// dotsF32With runs a multi-row dot kernel, which runs the level's DotF32
-// loop and reduction once per key row over the first multiple of step
-// values, then adds each row's tail as that DotF32 does. DotsF32 has
-// checked the lengths.
-func dotsF32With(kern func(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int), step int, dst, q, k []float32, stride, rows, heads, dstStride int) {
+// dotsWith runs a multi-row, multi-head dot kernel (dotsF32 or dotsF16),
+// which runs the level's DotF32 loop and reduction once per key row and
+// head over the first multiple of step values, then adds each dot's tail
+// as that DotF32 does; the callers have checked the lengths.
+func dotsWith[K float32 | uint16](kern func(dst, q *float32, k *K, stride, rows, n, heads, qStride, dstStride int), step int,
+	tail func(acc float32, q []float32, k []K) float32, generic func(dst, q []float32, k []K, stride, rows, heads, dstStride int),
+	dst, q []float32, k []K, stride, rows, heads, dstStride int) {
 	n := len(q) / heads
 	v := n &^ (step - 1)
 	if v == 0 {
-		dotsF32Generic(dst, q, k, stride, rows, heads, dstStride)
+		generic(dst, q, k, stride, rows, heads, dstStride)
 		return
 	}
 	kern(&dst[0], &q[0], &k[0], stride, rows, v, heads, n, dstStride)
@@ -189,11 +191,14 @@ func dotsF32With(kern func(dst, q, k *float32, stride, rows, n, heads, qStride, 
 		for g := range heads {
 			for j := range rows {
 				d := &dst[g*dstStride+j]
-				*d = dotF32Tail(*d, q[g*n+v:(g+1)*n], k[j*stride+v:j*stride+n])
+				*d = tail(*d, q[g*n+v:(g+1)*n], k[j*stride+v:j*stride+n])
 			}
 		}
 	}
 }
+
+// dotF16TailQK is dotF16Tail with dotsWith's argument order.
+func dotF16TailQK(acc float32, q []float32, k []uint16) float32 { return dotF16Tail(acc, k, q) }
 
 // prefetch asks for the n bytes at p to be brought into L1, a cache line at
 // a time, and returns at once.
