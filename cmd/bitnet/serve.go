@@ -144,7 +144,7 @@ func (f *serveFlags) run(cmd *cobra.Command) error {
 	}
 	info, _ := m.Info()
 	log.Info("listening", "url", "http://"+ln.Addr().String()+"/", "model", srv.ModelName(), "parallel", f.parallel,
-		"queue", f.queue, "ctx", info.Context, "threads", eng.Threads(), "isa", bitnet.ISA(),
+		"queue", f.queue, "ctx", info.Context, "kv_type", info.KVType, "threads", eng.Threads(), "isa", bitnet.ISA(),
 		"load", time.Since(t0).Round(time.Millisecond), "api_key", f.apiKey != "")
 
 	served := make(chan error, 1)
