@@ -55,7 +55,7 @@ var (
 	weightedSumsF16 = weightedSumsF16Generic
 	rmsNorm         = rmsNormGeneric
 	squaredReLUMul  = squaredReLUMulGeneric
-	expSum          = expSumGeneric
+	softmax         = softmaxGeneric
 	ropeNeoX        = ropeNeoXGeneric
 	gemvF16         = gemvF16Generic
 	gemvQ8_0Q8      = gemvQ8_0Q8Generic
@@ -108,7 +108,7 @@ func SetLevel(l Level) Level {
 	weightedSum, weightedSums = weightedSumGeneric, weightedSumsGeneric
 	dotsF16, weightedSumsF16 = dotsF16Generic, weightedSumsF16Generic
 	rmsNorm, squaredReLUMul = rmsNormGeneric, squaredReLUMulGeneric
-	expSum, ropeNeoX = expSumGeneric, ropeNeoXGeneric
+	softmax, ropeNeoX = softmaxGeneric, ropeNeoXGeneric
 	gemvF16, gemvQ8_0Q8, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Q8Generic, gemvQ6KQ8KGeneric
 	sumU64, sumU64PF = sumU64Generic, sumU64Generic
 	level = Generic

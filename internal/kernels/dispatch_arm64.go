@@ -41,5 +41,5 @@ func install(l Level) {
 	rmsNorm = rmsNormNEONGo
 	squaredReLUMul = squaredReLUMulNEONGo
 	ropeNeoX = ropeNeoXNEONGo
-	expSum = expSumNEONGo
+	softmax = softmaxNEONGo
 }

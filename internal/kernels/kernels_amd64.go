@@ -231,10 +231,10 @@ func rmsNormAVX2Go(dst, x, w []float32, eps float32) {
 
 func ropeNeoXAVX2Go(x, cos, sin []float32) { ropeNeoXWith(x, cos, sin, 8, ropeNeoXAVX2) }
 
-// expSumAVX2Go computes the exponentials with a float32 polynomial (about
+// softmaxAVX2Go computes the exponentials with a float32 polynomial (about
 // 1 ulp) where the generic code rounds float64 math.Exp; the sums are
 // float64 in both.
-func expSumAVX2Go(x []float32, mx float32) float64 { return expSumWith(x, mx, 8, expSumAVX2) }
+func softmaxAVX2Go(x []float32) { softmaxWith(x, 8, expSumAVX2) }
 
 func squaredReLUMulAVX2Go(g, u []float32) { squaredReLUMulWith(g, u, 8, squaredReLUMulAVX2) }
 

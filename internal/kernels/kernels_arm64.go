@@ -154,8 +154,8 @@ func weightedSumNEONGo(dst, w, src []float32, stride int) {
 //go:noescape
 func expSumNEON(x *float32, n int, mx float32) float64
 
-// expSumNEONGo: see expSumAVX2Go.
-func expSumNEONGo(x []float32, mx float32) float64 { return expSumWith(x, mx, 4, expSumNEON) }
+// softmaxNEONGo: see softmaxAVX2Go.
+func softmaxNEONGo(x []float32) { softmaxWith(x, 4, expSumNEON) }
 
 //go:noescape
 func sumSquaresNEON(x *float32, n int) float64

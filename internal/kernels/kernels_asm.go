@@ -2,6 +2,8 @@
 
 package kernels
 
+import "math"
+
 // gemmI2SChecked checks GemmI2S's slices against its sizes, as the
 // assembly trusts them (indexing the last element each one must hold
 // panics where the generic code would), and returns the blocks per row.
@@ -107,15 +109,24 @@ func weightedSumWith(dst, w, src []float32, stride, step int, f func(dst *float3
 	}
 }
 
-// expSumWith is ExpSum with an assembly kernel that exponentiates and
+// softmaxWith is Softmax with an assembly expSum that exponentiates and
 // sums a multiple of step values in place; the tail uses math.Exp.
-func expSumWith(x []float32, mx float32, step int, kern func(x *float32, n int, mx float32) float64) float64 {
+func softmaxWith(x []float32, step int, expSum func(x *float32, n int, mx float32) float64) {
+	if len(x) == 0 {
+		return
+	}
+	mx := maxOf(x)
 	v := len(x) &^ (step - 1)
 	var sum float64
 	if v > 0 {
-		sum = kern(&x[0], v, mx)
+		sum = expSum(&x[0], v, mx)
 	}
-	return expSumAdd(sum, x[v:], mx)
+	for i := v; i < len(x); i++ {
+		e := float32(math.Exp(float64(x[i] - mx)))
+		x[i] = e
+		sum += float64(e)
+	}
+	scaleBy(x, float32(1/sum))
 }
 
 // gemvQ8_0Q8With runs a Q8_0 × Q8 kernel over whole rows of nb blocks;

@@ -729,43 +729,6 @@ func TestSoftmax(t *testing.T) {
 	})
 }
 
-// ExpSum against an offset other than the maximum is within float32
-// rounding of float64 exponentials, and with the maximum it is exactly
-// Softmax before the scaling, at every level.
-func TestExpSum(t *testing.T) {
-	r := rand.New(rand.NewPCG(51, 52))
-	forEachVariant(t, func(t *testing.T) {
-		for _, n := range floatLens[1:] {
-			x := randF32(r, n)
-			for i := range x {
-				x[i] *= 8
-			}
-			mx := Max(x) + 3
-			e := append([]float32(nil), x...)
-			sum := ExpSum(e, mx)
-			var want float64
-			for i, v := range x {
-				w := math.Exp(float64(v - mx))
-				want += w
-				if d := math.Abs(float64(e[i]) - w); d > 1e-6*w+1e-37 {
-					t.Fatalf("n=%d i=%d: %v, want %v", n, i, e[i], w)
-				}
-			}
-			if math.Abs(sum-want) > 1e-6*want {
-				t.Fatalf("n=%d: sum %v, want %v", n, sum, want)
-			}
-			soft := append([]float32(nil), x...)
-			Softmax(soft)
-			copy(e, x)
-			sum = ExpSum(e, Max(e))
-			for i := range e {
-				e[i] *= float32(1 / sum)
-			}
-			checkExactF32(t, fmt.Sprintf("n=%d softmax", n), e, soft)
-		}
-	})
-}
-
 // RopeNeoX is bit-identical at every level (each product is rounded).
 func TestRopeNeoX(t *testing.T) {
 	r := rand.New(rand.NewPCG(49, 50))

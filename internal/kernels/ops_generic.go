@@ -49,33 +49,20 @@ func squaredReLUMulGeneric(g, u []float32) {
 }
 
 // Softmax replaces x by softmax(x) in place.
-func Softmax(x []float32) {
+func Softmax(x []float32) { softmax(x) }
+
+func softmaxGeneric(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	sum := expSum(x, maxOf(x))
-	scaleBy(x, float32(1/sum))
-}
-
-// Max returns the largest of x, which must not be empty.
-func Max(x []float32) float32 { return maxOf(x) }
-
-// ExpSum replaces x[i] by exp(x[i]-mx), rounded to float32, and returns
-// their sum in float64: Softmax's exponentials, for callers that combine
-// several parts of a softmax themselves.
-func ExpSum(x []float32, mx float32) float64 { return expSum(x, mx) }
-
-func expSumGeneric(x []float32, mx float32) float64 { return expSumAdd(0, x, mx) }
-
-// expSumAdd is expSumGeneric adding to sum, so that a kernel's tail
-// continues its sum in order.
-func expSumAdd(sum float64, x []float32, mx float32) float64 {
+	mx := maxOf(x)
+	var sum float64
 	for i, v := range x {
 		e := float32(math.Exp(float64(v - mx)))
 		x[i] = e
 		sum += float64(e)
 	}
-	return sum
+	scaleBy(x, float32(1/sum))
 }
 
 func maxOf(x []float32) float32 {
