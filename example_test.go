@@ -81,3 +81,34 @@ func ExampleModel_Chat() {
 	// "<|begin_of_text|>User: Tell me a story.<|eot_id|>Assistant: "
 	// true
 }
+
+// Options configure the engine; here a half-precision KV cache, which
+// halves the memory each position of a context takes.
+func ExampleOptions() {
+	ctx := context.Background()
+	eng, err := bitnet.NewEngine(bitnet.Options{Threads: 2, KVType: "f16"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer eng.Close()
+	m, err := eng.Load(ctx, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	in, err := m.Info()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(in.KVType, "cache:", in.KVBytesPerToken, "bytes per position")
+	var text strings.Builder
+	for tok, err := range m.Generate(ctx, "Once upon a time", bitnet.GenerateOptions{MaxTokens: 12}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		text.WriteString(tok.Text)
+	}
+	fmt.Println(text.String())
+	// Output:
+	// f16 cache: 1024 bytes per position
+	// , there was a little girl named Lily. She loved to
+}
