@@ -274,20 +274,14 @@ func weightedSumsF16AVX2(dst, w *float32, n int, src *uint16, stride, cols, head
 // weightedSumsF16AVX2Go is weightedSumsAVX2Go on values widened in
 // registers.
 func weightedSumsF16AVX2Go(dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []uint16, stride int) {
-	v := cols &^ 7
-	if v > 0 {
-		weightedSumsF16AVX2(&dst[0], &w[0], rows, &src[0], stride, v, heads, wStride, dstStride)
-	}
-	if v < cols {
-		weightedSumsF16Generic(dst[v:], dstStride, cols-v, w, wStride, rows, heads, src[v:], stride)
-	}
+	weightedSumsWith(weightedSumsF16AVX2, 8, weightedSumsF16Generic, dst, dstStride, cols, w, wStride, rows, heads, src, stride)
 }
 
 //go:noescape
 func weightedSumsAVX2(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int)
 
 func weightedSumsAVX2Go(dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []float32, stride int) {
-	weightedSumsWith(weightedSumsAVX2, 8, dst, dstStride, cols, w, wStride, rows, heads, src, stride)
+	weightedSumsWith(weightedSumsAVX2, 8, weightedSumsGeneric, dst, dstStride, cols, w, wStride, rows, heads, src, stride)
 }
 
 //go:noescape

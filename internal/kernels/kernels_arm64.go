@@ -199,7 +199,7 @@ func dotsF32NEONGo(dst, q, k []float32, stride, rows, heads, dstStride int) {
 func weightedSumsNEON(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int)
 
 func weightedSumsNEONGo(dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []float32, stride int) {
-	weightedSumsWith(weightedSumsNEON, 4, dst, dstStride, cols, w, wStride, rows, heads, src, stride)
+	weightedSumsWith(weightedSumsNEON, 4, weightedSumsGeneric, dst, dstStride, cols, w, wStride, rows, heads, src, stride)
 }
 
 //go:noescape

@@ -157,19 +157,19 @@ func gemvQ6KQ8KWith(k func(dst *float32, data *byte, rows int, xq *int8, xd *flo
 	k(&dst[0], &data[0], len(dst), &a.Q[0], &a.D[0], &a.BSums[0], nb)
 }
 
-// weightedSumsWith runs a group value-sum kernel, which adds to the
-// outputs, over the first multiple of step columns, and adds the other
-// columns as WeightedSum's tail sums them; the callers have checked the
-// lengths.
-func weightedSumsWith(kern func(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int), step int, dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []float32, stride int) {
+// weightedSumsWith runs a group value-sum kernel (weightedSums or
+// weightedSumsF16), which adds to the outputs, over the first multiple of
+// step columns, and the generic code, as WeightedSum's tail, over the other
+// columns; the callers have checked the lengths.
+func weightedSumsWith[K float32 | uint16](kern func(dst, w *float32, n int, src *K, stride, cols, heads, wStride, dstStride int), step int,
+	generic func(dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []K, stride int),
+	dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []K, stride int) {
 	v := cols &^ (step - 1)
 	if v > 0 {
 		kern(&dst[0], &w[0], rows, &src[0], stride, v, heads, wStride, dstStride)
 	}
 	if v < cols {
-		for g := range heads {
-			weightedSumAdd(dst[g*dstStride+v:g*dstStride+cols], w[g*wStride:g*wStride+rows], src[v:], stride)
-		}
+		generic(dst[v:], dstStride, cols-v, w, wStride, rows, heads, src[v:], stride)
 	}
 }
 
