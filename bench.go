@@ -117,7 +117,7 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 		// A decoded token reads every weight once, the KV cache of the
 		// positions before it (the depth and on average half of Gen), and
 		// one embedding row.
-		kv := int64(2*c.Layers*c.KVHeads*c.HeadDim*m.eng.kv.Bytes()) * (int64(o.Depth) + int64(o.Gen)/2)
+		kv := m.eng.kv.PositionBytes(c) * (int64(o.Depth) + int64(o.Gen)/2)
 		res.BytesPerToken = s.WeightBytes + kv
 		// fill returns a cache of capacity n holding Depth tokens, which
 		// go in untimed, in one batch.

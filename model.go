@@ -198,7 +198,7 @@ func (m *Model) Info() (Info, error) {
 			Hidden: c.Hidden, Vocab: c.Vocab, Context: st.sched.CtxLen(), EmbeddingTyp: s.EmbeddingTyp,
 			Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Intermediate: c.Intermediate, Activation: c.Act,
 			RopeTheta: c.RopeTheta, MappedBytes: s.MappedBytes, WeightBytes: s.WeightBytes,
-			KVType: m.eng.kv.String(), KVBytesPerToken: int64(2 * c.Layers * c.KVHeads * c.HeadDim * m.eng.kv.Bytes()), TensorTypes: s.TensorTypes,
+			KVType: m.eng.kv.String(), KVBytesPerToken: m.eng.kv.PositionBytes(c), TensorTypes: s.TensorTypes,
 			BOS: c.BOS, StopIDs: st.stops}
 		if st.tok != nil {
 			in.Tokenizer, in.BOS, in.ChatTemplate = st.tok.Source(), st.tok.BOS(), st.tok.ChatTemplate()

@@ -36,6 +36,12 @@ func (t KVType) Bytes() int {
 	return 4
 }
 
+// PositionBytes is the KV cache memory one position of a model with
+// config c takes: keys and values of every layer and KV head.
+func (t KVType) PositionBytes(c *Config) int64 {
+	return int64(2 * c.Layers * c.KVHeads * c.HeadDim * t.Bytes())
+}
+
 // ParseKVType reads a cache type name; "" is f32.
 func ParseKVType(s string) (KVType, error) {
 	if s == "" {
