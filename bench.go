@@ -81,6 +81,8 @@ type BenchOptions struct {
 	// reads that much context, as in a long chat.
 	Depth int
 	// BandwidthBytes is the buffer the memory test reads (default 1 GiB).
+	// The engine keeps the buffer for its later Bench calls of the same
+	// size (filling it costs seconds), until Close.
 	BandwidthBytes int64
 }
 
@@ -134,8 +136,7 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 		// each repetition is compared with its own measurement: on a shared
 		// host the bandwidth drifts by tens of percent within a minute, so
 		// one test at the end would compare decode with another moment.
-		bw := newBandwidthTest(m.eng, n)
-		defer bw.close()
+		bw := m.eng.bandwidthTest(n)
 		var pp, tg, bws, fracs []float64
 		// One untimed round warms caches and page tables.
 		for r := -1; r < o.Reps; r++ {
@@ -170,14 +171,14 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 				rate := float64(o.Gen) / time.Since(t0).Seconds()
 				if r >= 0 {
 					tg = append(tg, rate)
-					b := bw.measure(2)
+					b := bw(2)
 					bws = append(bws, b)
 					fracs = append(fracs, rate*float64(res.BytesPerToken)/(b*1e9))
 				}
 			}
 		}
 		if len(bws) == 0 {
-			bws = append(bws, bw.measure(3))
+			bws = append(bws, bw(3))
 		}
 		res.PPTokS, res.PPStd = meanStd(pp)
 		res.TGTokS, res.TGStd = meanStd(tg)
@@ -235,6 +236,24 @@ func newBandwidthTest(e *Engine, n int64) *bandwidthTest {
 func (b *bandwidthTest) close() {
 	b.buf = nil
 	b.mem.Close()
+}
+
+// bandwidthTest returns a function that measures the bandwidth over the
+// engine's buffer of n bytes, which it makes on the first call and keeps
+// for later ones (a depth list in the CLI measures several times). Calls
+// on one engine measure one at a time, as they share the buffer.
+func (e *Engine) bandwidthTest(n int64) func(passes int) float64 {
+	return func(passes int) float64 {
+		e.bwMu.Lock()
+		defer e.bwMu.Unlock()
+		if e.bw == nil || int64(len(e.bw.buf))*8 != n/8*8 {
+			if e.bw != nil {
+				e.bw.close()
+			}
+			e.bw = newBandwidthTest(e, n)
+		}
+		return e.bw.measure(passes)
+	}
 }
 
 // measure returns the best of passes reads of the buffer, in GB/s. Each

@@ -71,6 +71,9 @@ type Engine struct {
 	models map[string]*Model
 	lru    *list.List // of *Model, most recent at the front
 	closed bool
+
+	bwMu sync.Mutex
+	bw   *bandwidthTest // Bench's memory test buffer, kept until Close
 }
 
 // NewEngine makes an engine.
@@ -239,6 +242,12 @@ func (e *Engine) Close() error {
 	for _, m := range models {
 		m.unload()
 	}
+	e.bwMu.Lock()
+	if e.bw != nil {
+		e.bw.close()
+		e.bw = nil
+	}
+	e.bwMu.Unlock()
 	e.pool.Close()
 	return nil
 }
