@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,7 +25,8 @@ func newBenchCmd() *cobra.Command {
 		synthetic           []string
 		threads, isas       string
 		depthList           string
-		pp, tg, reps        int
+		pp, tg              string
+		reps                int
 		embd, kvType        string
 		asJSON, asCSV, asMD bool
 		bwBytes             int64
@@ -40,39 +42,43 @@ test, as in a long chat, so that attention reads that much context. Also print t
 read bandwidth measured on the spot, and the fraction of the bandwidth limit
 that decode reaches.
 
--t and --isa take comma-separated lists; every combination is measured.
+-t, --isa, -p, -n and -d take comma-separated lists; every combination is
+measured, on one loaded model per thread count and level.
 --synthetic builds random ternary weights with the exact shapes of a
 published model, without any file (names: ` + strings.Join(bitnet.SyntheticModels(), ", ") + `).`,
 		Example: `  bitnet bench
   bitnet bench --synthetic bitnet-b1.58-2B-4T -t 1,2 --isa generic,avx2 --md
   bitnet bench -m ggml-model-i2_s.gguf -p 128 -n 32 -r 3 --json
-  bitnet bench --synthetic bitnet-b1.58-2B-4T -p 0 -n 32 -d 0,1024,2048`,
+  bitnet bench --synthetic bitnet-b1.58-2B-4T -p 0 -n 32 -d 0,1024,2048
+  bitnet bench -p 64,512 -n 0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if pp < 0 || tg < 0 || reps < 1 {
-				return usagef("-p and -n must be >= 0 and -r >= 1")
-			}
-			var depths []int
-			for _, s := range strings.Split(depthList, ",") {
-				n, err := strconv.Atoi(strings.TrimSpace(s))
-				if err != nil || n < 0 {
-					return usagef("-d: %q is not a token count", s)
-				}
-				depths = append(depths, n)
+			if reps < 1 {
+				return usagef("-r must be >= 1, got %d", reps)
 			}
 			if mf.model != "" && len(synthetic) > 0 {
 				return usagef("give -m or --synthetic, not both")
 			}
-			var ts []int
-			for _, s := range strings.Split(threads, ",") {
-				n, err := strconv.Atoi(strings.TrimSpace(s))
-				if err != nil || n < 0 {
-					return usagef("-t: %q is not a thread count", s)
-				}
+			pps, err := countList("-p", "a prompt length", pp)
+			if err != nil {
+				return err
+			}
+			tgs, err := countList("-n", "a generation length", tg)
+			if err != nil {
+				return err
+			}
+			depths, err := countList("-d", "a token count", depthList)
+			if err != nil {
+				return err
+			}
+			ts, err := countList("-t", "a thread count", threads)
+			if err != nil {
+				return err
+			}
+			for i, n := range ts {
 				if n == 0 {
-					n = runtime.NumCPU()
+					ts[i] = runtime.NumCPU()
 				}
-				ts = append(ts, n)
 			}
 			isaList := strings.Split(isas, ",")
 			if cpuProfile != "" {
@@ -105,14 +111,18 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 							return err
 						}
 						for _, d := range depths {
-							r, err := m.Bench(cmd.Context(), bitnet.BenchOptions{Prompt: pp, Gen: tg, Depth: d, Reps: reps, BandwidthBytes: bwBytes})
-							if err != nil {
-								eng.Close()
-								return err
-							}
-							rows = append(rows, r)
-							if !asJSON && !asCSV && !asMD && isTerminal(cmd.ErrOrStderr()) {
-								fmt.Fprintf(cmd.ErrOrStderr(), "done: %s %s t=%d d=%d\n", r.Model, r.ISA, r.Threads, d)
+							for _, p := range pps {
+								for _, n := range tgs {
+									r, err := m.Bench(cmd.Context(), bitnet.BenchOptions{Prompt: p, Gen: n, Depth: d, Reps: reps, BandwidthBytes: bwBytes})
+									if err != nil {
+										eng.Close()
+										return err
+									}
+									rows = append(rows, r)
+									if !asJSON && !asCSV && !asMD && isTerminal(cmd.ErrOrStderr()) {
+										fmt.Fprintf(cmd.ErrOrStderr(), "done: %s %s t=%d d=%d p=%d n=%d\n", r.Model, r.ISA, r.Threads, d, p, n)
+									}
+								}
 							}
 						}
 						eng.Close()
@@ -128,8 +138,8 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 	fs.StringArrayVar(&synthetic, "synthetic", nil, "measure a synthetic model of this shape (repeatable)")
 	fs.StringVarP(&threads, "threads", "t", "0", "thread counts, comma-separated (0: one per CPU)")
 	fs.StringVar(&isas, "isa", "", "kernel levels, comma-separated: generic, avx2, avx512vnni, neon (default: best)")
-	fs.IntVarP(&pp, "n-prompt", "p", 128, "prompt tokens for the prefill test (0: skip)")
-	fs.IntVarP(&tg, "n-gen", "n", 32, "generated tokens for the decode test (0: skip)")
+	fs.StringVarP(&pp, "n-prompt", "p", "128", "prompt tokens for the prefill test, comma-separated (0: skip)")
+	fs.StringVarP(&tg, "n-gen", "n", "32", "generated tokens for the decode test, comma-separated (0: skip)")
 	fs.IntVarP(&reps, "repetitions", "r", 3, "repetitions of each test")
 	fs.StringVarP(&depthList, "n-depth", "d", "0", "tokens already in the KV cache at the start of each test, comma-separated")
 	fs.StringVar(&embd, "embd-type", "f16", "embedding/lm_head type of synthetic models: f16, bf16, q8_0, q6_k")
@@ -155,19 +165,33 @@ func printBench(cmd *cobra.Command, rows []bitnet.BenchResult, asJSON, asCSV, as
 		return nil
 	case asCSV:
 		w := csv.NewWriter(out)
-		w.Write([]string{"model", "isa", "threads", "embd", "pp_tok_s", "pp_std", "tg_tok_s", "tg_std", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction", "n_depth", "kv_type"})
+		w.Write([]string{"model", "isa", "threads", "embd", "pp_tok_s", "pp_std", "tg_tok_s", "tg_std", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction", "n_depth", "kv_type", "n_prompt", "n_gen"})
 		for _, r := range rows {
 			w.Write([]string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, f2(r.PPTokS), f2(r.PPStd), f2(r.TGTokS), f2(r.TGStd),
-				strconv.FormatInt(r.BytesPerToken, 10), f2(r.BandwidthGBs), fmt.Sprintf("%.3f", r.BandwidthFrac), strconv.Itoa(r.Depth), r.KVType})
+				strconv.FormatInt(r.BytesPerToken, 10), f2(r.BandwidthGBs), fmt.Sprintf("%.3f", r.BandwidthFrac), strconv.Itoa(r.Depth), r.KVType,
+				strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens)})
 		}
 		w.Flush()
 		return w.Error()
 	}
-	header := []string{"model", "isa", "threads", "embd", "kv", "depth", fmt.Sprintf("pp%d tok/s", firstOr(rows).PromptTokens), fmt.Sprintf("tg%d tok/s", firstOr(rows).GenTokens), "MB/token", "bandwidth GB/s", "tg limit tok/s", "of limit"}
+	// One prompt and generation length name the rate columns, as
+	// llama-bench's pp128 and tg32; several get columns of their own.
+	first := firstOr(rows)
+	mixed := slices.ContainsFunc(rows, func(r bitnet.BenchResult) bool {
+		return r.PromptTokens != first.PromptTokens || r.GenTokens != first.GenTokens
+	})
+	header := []string{"model", "isa", "threads", "embd", "kv", "depth", fmt.Sprintf("pp%d tok/s", first.PromptTokens), fmt.Sprintf("tg%d tok/s", first.GenTokens), "MB/token", "bandwidth GB/s", "tg limit tok/s", "of limit"}
+	if mixed {
+		header = slices.Concat(header[:6], []string{"p", "n", "pp tok/s", "tg tok/s"}, header[8:])
+	}
 	cells := func(r bitnet.BenchResult) []string {
-		return []string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, r.KVType, strconv.Itoa(r.Depth), fmt.Sprintf("%.2f ± %.2f", r.PPTokS, r.PPStd),
+		c := []string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, r.KVType, strconv.Itoa(r.Depth), fmt.Sprintf("%.2f ± %.2f", r.PPTokS, r.PPStd),
 			fmt.Sprintf("%.2f ± %.2f", r.TGTokS, r.TGStd), fmt.Sprintf("%.1f", float64(r.BytesPerToken)/1e6),
 			fmt.Sprintf("%.1f", r.BandwidthGBs), fmt.Sprintf("%.1f", r.TGLimitTokS), fmt.Sprintf("%.0f%%", 100*r.BandwidthFrac)}
+		if mixed {
+			c = slices.Concat(c[:6], []string{strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens)}, c[6:])
+		}
+		return c
 	}
 	if asMD {
 		fmt.Fprintln(out, "| "+strings.Join(header, " | ")+" |")
@@ -207,6 +231,19 @@ func firstOr(rows []bitnet.BenchResult) bitnet.BenchResult {
 		return bitnet.BenchResult{}
 	}
 	return rows[0]
+}
+
+// countList parses a flag's comma-separated list of counts (>= 0).
+func countList(flag, what, s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, usagef("%s: %q is not %s", flag, f, what)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func f2(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }

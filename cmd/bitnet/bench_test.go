@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,6 +75,38 @@ func testBenchDepth(t *testing.T, kvType string, kvBytes int) {
 	}
 }
 
+// -p and -n take lists like -t and -d: one row per combination, each with
+// its own lengths, and a table that names them in columns of their own.
+func TestBenchLists(t *testing.T) {
+	args := []string{"bench", "-p", "4,8", "-n", "0,2", "-r", "1", "-t", "1", "--bandwidth-bytes", "8388608"}
+	code, stdout, stderr := cli(t, "", append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got [][2]int
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var r bitnet.BenchResult
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, [2]int{r.PromptTokens, r.GenTokens})
+		if !(r.PPTokS > 0) || (r.GenTokens > 0) != (r.TGTokS > 0) {
+			t.Errorf("p=%d n=%d: pp %v tg %v", r.PromptTokens, r.GenTokens, r.PPTokS, r.TGTokS)
+		}
+	}
+	if want := [][2]int{{4, 0}, {4, 2}, {8, 0}, {8, 2}}; !slices.Equal(got, want) {
+		t.Errorf("rows (p, n) %v, want %v", got, want)
+	}
+	code, stdout, stderr = cli(t, "", append(args, "--md")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 6 || !strings.Contains(lines[0], "| depth | p | n | pp tok/s | tg tok/s |") || !strings.Contains(lines[5], "| 8 | 2 |") {
+		t.Errorf("table:\n%s", stdout)
+	}
+}
+
 func TestBenchBadInput(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "-r", "0"},
@@ -82,6 +115,9 @@ func TestBenchBadInput(t *testing.T) {
 		{"bench", "--isa", "mmx"},
 		{"bench", "--synthetic", "bitnet-b1.58-2B-4T", "--embd-type", "q4_0"},
 		{"bench", "-d", "-1"},
+		{"bench", "-p", "4,x"},
+		{"bench", "-n", "-1"},
+		{"bench", "-p", ""},
 		{"bench", "--kv-type", "q8_0"},
 		{"bench", "-d", "100000", "-p", "4", "-n", "4", "-r", "1"},
 	} {
