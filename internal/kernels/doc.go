@@ -83,8 +83,9 @@
 // integer sums and the Go side applies the epilogue, and every other kernel
 // is the AVX2 one.
 // The small per-token ops have AVX2 versions: RMSNorm (float64 sum of
-// squares), Softmax (a float32 exp polynomial), RopeNeoX and SquaredReLUMul
-// (bit-identical). dotI2SFloat, QuantizeQ8K, QuantizeQ8 and Axpy are
+// squares), Softmax and ScaledSoftmax (a float32 exp polynomial; the
+// scaling, maximum and normalisation are bit-identical), RopeNeoX and
+// SquaredReLUMul (bit-identical). dotI2SFloat, QuantizeQ8K, QuantizeQ8 and Axpy are
 // generic at every level. On arm64 WeightedSum, RMSNorm, RopeNeoX, SquaredReLUMul and Softmax
 // (the same exp polynomial) have NEON kernels; GemvQ6KQ8K rebuilds the
 // codes 16 at a time and uses SDOT (or SMULL/SMLAL2 without it), one

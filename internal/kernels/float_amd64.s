@@ -995,3 +995,84 @@ rope_loop:
 rope_done:
 	VZEROUPPER
 	RET
+
+// func scaleMaxAVX2(x *float32, n int, s float32) float32
+// x[i] *= s for n (a multiple of 8, at least 8) values, and returns the
+// largest product. Each lane keeps max(v, m) as "v > m ? v : m", the
+// generic comparison, in two chains.
+TEXT ·scaleMaxAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y7
+	VMULPS       (SI), Y7, Y0
+	VMOVUPS      Y0, (SI)
+	VMOVAPS      Y0, Y1
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+
+smax_pairs:
+	CMPQ    CX, $16
+	JB      smax_one
+	VMULPS  (SI), Y7, Y2
+	VMULPS  32(SI), Y7, Y3
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	VMAXPS  Y0, Y2, Y0
+	VMAXPS  Y1, Y3, Y1
+	ADDQ    $64, SI
+	SUBQ    $16, CX
+	JMP     smax_pairs
+
+smax_one:
+	TESTQ   CX, CX
+	JZ      smax_done
+	VMULPS  (SI), Y7, Y2
+	VMOVUPS Y2, (SI)
+	VMAXPS  Y0, Y2, Y0
+
+smax_done:
+	VMAXPS       Y0, Y1, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X0, X1, X0
+	VPERMILPS    $0x4e, X0, X1
+	VMAXPS       X0, X1, X0
+	VMOVSHDUP    X0, X1
+	VMAXSS       X0, X1, X0
+	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(x *float32, n int, s float32)
+// x[i] *= s for n (a multiple of 8) values.
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y7
+
+scale_four:
+	CMPQ    CX, $32
+	JB      scale_one
+	VMULPS  (SI), Y7, Y0
+	VMULPS  32(SI), Y7, Y1
+	VMULPS  64(SI), Y7, Y2
+	VMULPS  96(SI), Y7, Y3
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	VMOVUPS Y2, 64(SI)
+	VMOVUPS Y3, 96(SI)
+	ADDQ    $128, SI
+	SUBQ    $32, CX
+	JMP     scale_four
+
+scale_one:
+	TESTQ   CX, CX
+	JZ      scale_done
+	VMULPS  (SI), Y7, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+	JMP     scale_one
+
+scale_done:
+	VZEROUPPER
+	RET

@@ -13,6 +13,9 @@
 #define FCMEQ_S(d, n, m) WORD $(0x4E20E400 | ((m)<<16) | ((n)<<5) | (d))
 #define FMAX_S(d, n, m) WORD $(0x4E20F400 | ((m)<<16) | ((n)<<5) | (d))
 #define FMAXV_S(d, n) WORD $(0x6E30F800 | ((n)<<5) | (d))
+// FMAXNM, FMAXNMV: the maximum of the numbers, ignoring NaNs
+#define FMAXNM_S(d, n, m) WORD $(0x4E20C400 | ((m)<<16) | ((n)<<5) | (d))
+#define FMAXNMV_S(d, n) WORD $(0x6E30C800 | ((n)<<5) | (d))
 #define FMLA_S(d, n, m) WORD $(0x4E20CC00 | ((m)<<16) | ((n)<<5) | (d))
 // FCVTNS Vd.4S, Vn.4S: to int32, round to nearest, ties to even (fixed
 // rounding, independent of FPCR)
@@ -628,4 +631,52 @@ prefetch_line:
 	B    prefetch_line
 
 prefetch_done:
+	RET
+
+// func scaleMaxNEON(x *float32, n int, s float32) float32
+// x[i] *= s for n (a multiple of 4, at least 4) values, and returns the
+// largest product; FMAXNM skips NaNs, as the generic comparison does.
+TEXT ·scaleMaxNEON(SB), NOSPLIT, $0-28
+	MOVD   x+0(FP), R0
+	MOVD   n+8(FP), R1
+	MOVD   $s+16(FP), R2
+	VLD1R  (R2), [V31.S4]
+	VLD1   (R0), [V16.S4]
+	FMUL_S(16, 16, 31)
+	VST1.P [V16.S4], 16(R0)
+	LSR    $2, R1, R1
+	SUBS   $1, R1, R1
+	BEQ    smax_done
+
+smax_loop:
+	VLD1   (R0), [V0.S4]
+	FMUL_S(0, 0, 31)
+	VST1.P [V0.S4], 16(R0)
+	FMAXNM_S(16, 16, 0)
+	SUBS   $1, R1, R1
+	BNE    smax_loop
+
+smax_done:
+	FMAXNMV_S(0, 16)
+	FMOVS  F0, ret+24(FP)
+	RET
+
+// func scaleNEON(x *float32, n int, s float32)
+// x[i] *= s for n (a multiple of 4) values.
+TEXT ·scaleNEON(SB), NOSPLIT, $0-20
+	MOVD  x+0(FP), R0
+	MOVD  n+8(FP), R1
+	MOVD  $s+16(FP), R2
+	VLD1R (R2), [V31.S4]
+	LSR   $2, R1, R1
+	CBZ   R1, scale_done
+
+scale_loop:
+	VLD1   (R0), [V0.S4]
+	FMUL_S(0, 0, 31)
+	VST1.P [V0.S4], 16(R0)
+	SUBS   $1, R1, R1
+	BNE    scale_loop
+
+scale_done:
 	RET

@@ -53,6 +53,12 @@ func ropeNeoXAVX2(x, cos, sin *float32, h, n int)
 func expSumAVX2(x *float32, n int, mx float32) float64
 
 //go:noescape
+func scaleMaxAVX2(x *float32, n int, s float32) float32
+
+//go:noescape
+func scaleAVX2(x *float32, n int, s float32)
+
+//go:noescape
 func squaredReLUMulAVX2(gate, u *float32, n int)
 
 //go:noescape
@@ -234,7 +240,7 @@ func ropeNeoXAVX2Go(x, cos, sin []float32) { ropeNeoXWith(x, cos, sin, 8, ropeNe
 // softmaxAVX2Go computes the exponentials with a float32 polynomial (about
 // 1 ulp) where the generic code rounds float64 math.Exp; the sums are
 // float64 in both.
-func softmaxAVX2Go(x []float32) { softmaxWith(x, 8, expSumAVX2) }
+func softmaxAVX2Go(x []float32, s float32) { softmaxWith(x, s, 8, scaleMaxAVX2, expSumAVX2, scaleAVX2) }
 
 func squaredReLUMulAVX2Go(g, u []float32) { squaredReLUMulWith(g, u, 8, squaredReLUMulAVX2) }
 

@@ -154,8 +154,14 @@ func weightedSumNEONGo(dst, w, src []float32, stride int) {
 //go:noescape
 func expSumNEON(x *float32, n int, mx float32) float64
 
+//go:noescape
+func scaleMaxNEON(x *float32, n int, s float32) float32
+
+//go:noescape
+func scaleNEON(x *float32, n int, s float32)
+
 // softmaxNEONGo: see softmaxAVX2Go.
-func softmaxNEONGo(x []float32) { softmaxWith(x, 4, expSumNEON) }
+func softmaxNEONGo(x []float32, s float32) { softmaxWith(x, s, 4, scaleMaxNEON, expSumNEON, scaleNEON) }
 
 //go:noescape
 func sumSquaresNEON(x *float32, n int) float64

@@ -109,24 +109,38 @@ func weightedSumWith(dst, w, src []float32, stride, step int, f func(dst *float3
 	}
 }
 
-// softmaxWith is Softmax with an assembly expSum that exponentiates and
-// sums a multiple of step values in place; the tail uses math.Exp.
-func softmaxWith(x []float32, step int, expSum func(x *float32, n int, mx float32) float64) {
-	if len(x) == 0 {
+// softmaxWith is ScaledSoftmax with assembly for a multiple of step
+// values: scaleMax scales them and returns their maximum, expSum
+// exponentiates and sums them in place, and scale normalises them. The
+// tail takes the generic code's steps, so the only difference from it is
+// expSum's exponential.
+func softmaxWith(x []float32, s float32, step int,
+	scaleMax func(x *float32, n int, s float32) float32,
+	expSum func(x *float32, n int, mx float32) float64,
+	scale func(x *float32, n int, s float32)) {
+	v := len(x) &^ (step - 1)
+	if v == 0 {
+		softmaxGeneric(x, s)
 		return
 	}
-	mx := maxOf(x)
-	v := len(x) &^ (step - 1)
-	var sum float64
-	if v > 0 {
-		sum = expSum(&x[0], v, mx)
+	mx := scaleMax(&x[0], v, s)
+	if s != 1 {
+		scaleBy(x[v:], s)
 	}
+	for _, e := range x[v:] {
+		if e > mx {
+			mx = e
+		}
+	}
+	sum := expSum(&x[0], v, mx)
 	for i := v; i < len(x); i++ {
 		e := float32(math.Exp(float64(x[i] - mx)))
 		x[i] = e
 		sum += float64(e)
 	}
-	scaleBy(x, float32(1/sum))
+	r := float32(1 / sum)
+	scale(&x[0], v, r)
+	scaleBy(x[v:], r)
 }
 
 // gemvQ8_0Q8With runs a Q8_0 × Q8 kernel over whole rows of nb blocks;

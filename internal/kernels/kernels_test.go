@@ -707,26 +707,110 @@ func TestSoftmax(t *testing.T) {
 					x[i] = -200 + x[i]
 				}
 			}
-			want := make([]float64, n)
-			mx := math.Inf(-1)
-			for _, v := range x {
-				mx = math.Max(mx, float64(v))
-			}
-			var sum float64
-			for i, v := range x {
-				// The difference is a float32 in every implementation.
-				want[i] = math.Exp(float64(v - float32(mx)))
-				sum += want[i]
-			}
+			want := softmax64(x)
 			Softmax(x)
 			for i := range x {
-				w := want[i] / sum
+				w := want[i]
 				if d := math.Abs(float64(x[i]) - w); d > 1e-6*w+1e-37 {
 					t.Fatalf("n=%d i=%d: %v, want %v", n, i, x[i], w)
 				}
 			}
 		}
 	})
+}
+
+// scaleKernel is one level's pair of Softmax helpers (scale_*_test.go),
+// which work on a multiple of step values.
+type scaleKernel struct {
+	name     string
+	step     int
+	scaleMax func(x *float32, n int, s float32) float32
+	scale    func(x *float32, n int, s float32)
+}
+
+// Softmax's scaling and maximum are exact, so each level's kernels give
+// the generic products bit for bit and their largest value, including
+// signed zeros, infinities and lengths of one vector, and write nothing
+// past n.
+func TestScaleKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	for _, k := range scaleKernels() {
+		for _, n := range []int{k.step, 2 * k.step, 3 * k.step, 16 * k.step, 4096} {
+			for _, c := range []struct {
+				s   float32
+				top int // where the largest product is
+			}{{1, 0}, {0.088388346, n - 1}, {-3, r.IntN(n)}, {0.5, n - 1 - r.IntN(k.step)}} {
+				s := c.s
+				x := randF32(r, n+1)
+				x[c.top] = 100 / s
+				x[r.IntN(n)] = float32(math.Inf(-1)) / s
+				x[r.IntN(n)] = float32(math.Copysign(0, -1))
+				want := append([]float32(nil), x...)
+				scaleBy(want[:n], s)
+				wantMax := maxOf(want[:n])
+				y := append([]float32(nil), x...)
+				got := k.scaleMax(&y[0], n, s)
+				z := append([]float32(nil), x...)
+				k.scale(&z[0], n, s)
+				if got != wantMax {
+					t.Errorf("%s n=%d s=%v: max %v, want %v", k.name, n, s, got, wantMax)
+				}
+				for i := range want {
+					if math.Float32bits(y[i]) != math.Float32bits(want[i]) || math.Float32bits(z[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s n=%d s=%v i=%d: %v and %v, want %v", k.name, n, s, i, y[i], z[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// ScaledSoftmax(x, s) is Softmax of the rounded products s·x at every
+// level, bit for bit, and close to the float64 softmax of those products.
+func TestScaledSoftmax(t *testing.T) {
+	r := rand.New(rand.NewPCG(53, 54))
+	forEachVariant(t, func(t *testing.T) {
+		for _, n := range floatLens[1:] {
+			for _, s := range []float32{0.088388346, 1, 2.5} {
+				x := randF32(r, n)
+				for i := range x {
+					x[i] *= 8
+				}
+				y := append([]float32(nil), x...)
+				scaleBy(y, s)
+				want := softmax64(y)
+				Softmax(y)
+				ScaledSoftmax(x, s)
+				for i := range x {
+					if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+						t.Fatalf("n=%d s=%v i=%d: %v, Softmax of the products %v", n, s, i, x[i], y[i])
+					}
+					if d := math.Abs(float64(x[i]) - want[i]); d > 1e-6*want[i]+1e-37 {
+						t.Fatalf("n=%d s=%v i=%d: %v, want %v", n, s, i, x[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// softmax64 is softmax in float64 of float32 inputs, with the difference
+// from the maximum rounded to float32 as every implementation rounds it.
+func softmax64(x []float32) []float64 {
+	mx := math.Inf(-1)
+	for _, v := range x {
+		mx = math.Max(mx, float64(v))
+	}
+	out := make([]float64, len(x))
+	var sum float64
+	for i, v := range x {
+		out[i] = math.Exp(float64(v - float32(mx)))
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
 }
 
 // RopeNeoX is bit-identical at every level (each product is rounded).

@@ -49,11 +49,18 @@ func squaredReLUMulGeneric(g, u []float32) {
 }
 
 // Softmax replaces x by softmax(x) in place.
-func Softmax(x []float32) { softmax(x) }
+func Softmax(x []float32) { softmax(x, 1) }
 
-func softmaxGeneric(x []float32) {
+// ScaledSoftmax replaces x by softmax(s·x) in place, each s·x[i] rounded
+// to float32 first: attention's scaled scores, in one call.
+func ScaledSoftmax(x []float32, s float32) { softmax(x, s) }
+
+func softmaxGeneric(x []float32, s float32) {
 	if len(x) == 0 {
 		return
+	}
+	if s != 1 {
+		scaleBy(x, s)
 	}
 	mx := maxOf(x)
 	var sum float64

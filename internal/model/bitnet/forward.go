@@ -309,11 +309,8 @@ func (m *Model) attention(l int, refs []tokenRef, s *scratch) {
 					K, _ := seq.Head(l, kh, n)
 					kernels.GroupDots(sc, s.q[q:q+group*hd], K, hd)
 				}
-				for j := range sc {
-					sc[j] *= scale
-				}
 				for g := range group {
-					kernels.Softmax(sc[g*n : (g+1)*n])
+					kernels.ScaledSoftmax(sc[g*n:(g+1)*n], scale)
 				}
 				if f16 {
 					_, V := seq.HeadF16(l, kh, n)

@@ -1,0 +1,7 @@
+//go:build !noasm
+
+package kernels
+
+func scaleKernels() []scaleKernel {
+	return []scaleKernel{{"neon", 4, scaleMaxNEON, scaleNEON}}
+}
