@@ -33,7 +33,9 @@ type Options struct {
 	// repacked copies). When a new model would exceed it, the least recently
 	// used idle models are unloaded first. 0 means no limit.
 	MemoryBudget int64
-	// Threads for the matrix work; 0 means one per CPU.
+	// Threads for the matrix work; 0 means one per CPU. More than one per
+	// CPU still work (waiting threads yield) but share cores, which costs
+	// speed.
 	Threads int
 	// CacheDir is the Hugging Face hub cache; "" follows HF_HUB_CACHE and
 	// HF_HOME like huggingface_hub does.

@@ -79,6 +79,7 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 				if n == 0 {
 					ts[i] = runtime.NumCPU()
 				}
+				warnThreads(cmd, n)
 			}
 			isaList := strings.Split(isas, ",")
 			if cpuProfile != "" {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -80,6 +82,25 @@ func TestRunPromptIDsAndStreaming(t *testing.T) {
 	}
 	if want := ", there was a little girl named Lily"; !strings.HasPrefix(stdout, want) {
 		t.Fatalf("got %q, want prefix %q", stdout, want)
+	}
+}
+
+// More threads than CPUs still run, with a warning; one per CPU gets none,
+// and the output does not depend on the count.
+func TestRunThreadsWarning(t *testing.T) {
+	var outs []string
+	for _, n := range []int{runtime.NumCPU(), runtime.NumCPU() + 1} {
+		code, stdout, stderr := cli(t, "", "run", "-t", strconv.Itoa(n), "-n", "6", "--temperature", "0", "Once upon a time")
+		if code != 0 {
+			t.Fatalf("-t %d: exit %d: %s", n, code, stderr)
+		}
+		if warned := strings.Contains(stderr, "warning: "+strconv.Itoa(n)+" threads on"); warned != (n > runtime.NumCPU()) {
+			t.Errorf("-t %d: stderr %q", n, stderr)
+		}
+		outs = append(outs, stdout)
+	}
+	if outs[0] != outs[1] || outs[0] == "" {
+		t.Errorf("outputs %q", outs)
 	}
 }
 
