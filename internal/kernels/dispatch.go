@@ -55,6 +55,7 @@ var (
 	weightedSumsF16 = weightedSumsF16Generic
 	rmsNorm         = rmsNormGeneric
 	squaredReLUMul  = squaredReLUMulGeneric
+	siluMul         = siluMulGeneric
 	softmax         = softmaxGeneric
 	ropeNeoX        = ropeNeoXGeneric
 	gemvF16         = gemvF16Generic
@@ -107,7 +108,7 @@ func SetLevel(l Level) Level {
 	dotF16, dotBF16, dotF32, dotsF32 = dotF16Generic, dotBF16Generic, dotF32Generic, dotsF32Generic
 	weightedSum, weightedSums = weightedSumGeneric, weightedSumsGeneric
 	dotsF16, weightedSumsF16 = dotsF16Generic, weightedSumsF16Generic
-	rmsNorm, squaredReLUMul = rmsNormGeneric, squaredReLUMulGeneric
+	rmsNorm, squaredReLUMul, siluMul = rmsNormGeneric, squaredReLUMulGeneric, siluMulGeneric
 	softmax, ropeNeoX = softmaxGeneric, ropeNeoXGeneric
 	gemvF16, gemvQ8_0Q8, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Q8Generic, gemvQ6KQ8KGeneric
 	sumU64, sumU64PF = sumU64Generic, sumU64Generic

@@ -66,6 +66,7 @@ func installAVX2() {
 	weightedSumsF16 = weightedSumsF16AVX2Go
 	rmsNorm = rmsNormAVX2Go
 	squaredReLUMul = squaredReLUMulAVX2Go
+	siluMul = siluMulAVX2Go
 	softmax = softmaxAVX2Go
 	ropeNeoX = ropeNeoXAVX2Go
 }

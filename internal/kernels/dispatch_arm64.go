@@ -40,6 +40,7 @@ func install(l Level) {
 	weightedSums = weightedSumsNEONGo
 	rmsNorm = rmsNormNEONGo
 	squaredReLUMul = squaredReLUMulNEONGo
+	siluMul = siluMulNEONGo
 	ropeNeoX = ropeNeoXNEONGo
 	softmax = softmaxNEONGo
 }

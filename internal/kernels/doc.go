@@ -84,10 +84,11 @@
 // is the AVX2 one.
 // The small per-token ops have AVX2 versions: RMSNorm (float64 sum of
 // squares), Softmax and ScaledSoftmax (a float32 exp polynomial; the
-// scaling, maximum and normalisation are bit-identical), RopeNeoX and
-// SquaredReLUMul (bit-identical). dotI2SFloat, QuantizeQ8K, QuantizeQ8 and Axpy are
-// generic at every level. On arm64 WeightedSum, RMSNorm, RopeNeoX, SquaredReLUMul and Softmax
-// (the same exp polynomial) have NEON kernels; GemvQ6KQ8K rebuilds the
+// scaling, maximum and normalisation are bit-identical), SiLUMul (the same
+// polynomial, on -|x| so that it cannot overflow; within a few ulps),
+// RopeNeoX and SquaredReLUMul (bit-identical). dotI2SFloat, QuantizeQ8K, QuantizeQ8 and Axpy are
+// generic at every level. On arm64 WeightedSum, RMSNorm, RopeNeoX, SquaredReLUMul, SiLUMul and
+// Softmax (the same exp polynomial) have NEON kernels; GemvQ6KQ8K rebuilds the
 // codes 16 at a time and uses SDOT (or SMULL/SMLAL2 without it), one
 // int32 vector per scale group, with the generic float epilogue in the
 // assembly; GemvQ8_0Q8 uses SDOT (or SMULL, SADDLP and ADDP) per block.

@@ -904,6 +904,31 @@ DATA exp127<>+16(SB)/8, $0x0000007f0000007f
 DATA exp127<>+24(SB)/8, $0x0000007f0000007f
 GLOBL exp127<>(SB), RODATA|NOPTR, $32
 
+// EXP_PS: Y6 = exp(Y0) for Y0 <= 0 (Cephes expf: n = round(x·log2 e),
+// r = x - n·ln 2 in two parts, a degree-5 polynomial, times 2^n); inputs
+// below -87.3 give about 1e-38. Clobbers Y0-Y3.
+#define EXP_PS \
+	VMAXPS      expLo<>(SB), Y0, Y0;    \
+	VMULPS      expLog2e<>(SB), Y0, Y1; \
+	VROUNDPS    $0, Y1, Y1;             \
+	VMULPS      expC1<>(SB), Y1, Y2;    \
+	VSUBPS      Y2, Y0, Y0;             \
+	VMULPS      expC2<>(SB), Y1, Y2;    \
+	VSUBPS      Y2, Y0, Y0;             \
+	VMOVUPS     expP0<>(SB), Y3;        \
+	VFMADD213PS expP1<>(SB), Y0, Y3;    \
+	VFMADD213PS expP2<>(SB), Y0, Y3;    \
+	VFMADD213PS expP3<>(SB), Y0, Y3;    \
+	VFMADD213PS expP4<>(SB), Y0, Y3;    \
+	VFMADD213PS expP5<>(SB), Y0, Y3;    \
+	VMULPS      Y0, Y0, Y2;             \
+	VADDPS      expOne<>(SB), Y0, Y6;   \
+	VFMADD231PS Y2, Y3, Y6;             \
+	VCVTPS2DQ   Y1, Y1;                 \
+	VPADDD      exp127<>(SB), Y1, Y1;   \
+	VPSLLD      $23, Y1, Y1;            \
+	VMULPS      Y1, Y6, Y6
+
 // func expSumAVX2(x *float32, n int, mx float32) float64
 // x[i] = exp(x[i]-mx) in place for n (a multiple of 8) values, and returns
 // Σ x[i] summed in float64 (softmax's numerator and denominator). Inputs
@@ -921,26 +946,7 @@ TEXT ·expSumAVX2(SB), NOSPLIT, $0-32
 ex_loop:
 	VMOVUPS      (SI), Y0
 	VSUBPS       Y7, Y0, Y0
-	VMAXPS       expLo<>(SB), Y0, Y0
-	VMULPS       expLog2e<>(SB), Y0, Y1
-	VROUNDPS     $0, Y1, Y1
-	VMULPS       expC1<>(SB), Y1, Y2
-	VSUBPS       Y2, Y0, Y0
-	VMULPS       expC2<>(SB), Y1, Y2
-	VSUBPS       Y2, Y0, Y0
-	VMOVUPS      expP0<>(SB), Y3
-	VFMADD213PS  expP1<>(SB), Y0, Y3
-	VFMADD213PS  expP2<>(SB), Y0, Y3
-	VFMADD213PS  expP3<>(SB), Y0, Y3
-	VFMADD213PS  expP4<>(SB), Y0, Y3
-	VFMADD213PS  expP5<>(SB), Y0, Y3
-	VMULPS       Y0, Y0, Y2
-	VADDPS       expOne<>(SB), Y0, Y6
-	VFMADD231PS  Y2, Y3, Y6
-	VCVTPS2DQ    Y1, Y1
-	VPADDD       exp127<>(SB), Y1, Y1
-	VPSLLD       $23, Y1, Y1
-	VMULPS       Y1, Y6, Y6
+	EXP_PS
 	VMOVUPS      Y6, (SI)
 	VCVTPS2PD    X6, Y1
 	VEXTRACTF128 $1, Y6, X2
@@ -1074,5 +1080,41 @@ scale_one:
 	JMP     scale_one
 
 scale_done:
+	VZEROUPPER
+	RET
+
+DATA signBit<>+0(SB)/8, $0x8000000080000000
+DATA signBit<>+8(SB)/8, $0x8000000080000000
+DATA signBit<>+16(SB)/8, $0x8000000080000000
+DATA signBit<>+24(SB)/8, $0x8000000080000000
+GLOBL signBit<>(SB), RODATA|NOPTR, $32
+
+// func siluMulAVX2(gate, u *float32, n int)
+// g[i] = silu(g[i])·u[i] for n (a multiple of 8) values. With
+// e = exp(-|v|), which cannot overflow, silu(v) = v/(1+e) for v >= 0 and
+// v·e/(1+e) below: the generic v/(1+exp(-v)) to a few ulps.
+TEXT ·siluMulAVX2(SB), NOSPLIT, $0-24
+	MOVQ gate+0(FP), DI
+	MOVQ u+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   silu_done
+
+silu_loop:
+	VMOVUPS   (DI), Y5
+	VORPS     signBit<>(SB), Y5, Y0
+	EXP_PS
+	VMULPS    Y6, Y5, Y4
+	VBLENDVPS Y5, Y4, Y5, Y4
+	VADDPS    expOne<>(SB), Y6, Y6
+	VDIVPS    Y6, Y4, Y4
+	VMULPS    (SI), Y4, Y4
+	VMOVUPS   Y4, (DI)
+	ADDQ      $32, DI
+	ADDQ      $32, SI
+	DECQ      CX
+	JNZ       silu_loop
+
+silu_done:
 	VZEROUPPER
 	RET

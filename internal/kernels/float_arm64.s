@@ -552,6 +552,54 @@ DATA expNEON<>+40(SB)/4, $0xc2aeac4f
 DATA expNEON<>+44(SB)/4, $127
 GLOBL expNEON<>(SB), RODATA|NOPTR, $48
 
+// EXP_NEON_CONSTS loads the constants of EXP_NEON into V20-V31 (log2 e,
+// C1, C2, P0..P5, 1, the lower clamp, 127), through R3.
+#define EXP_NEON_CONSTS \
+	MOVD    $expNEON<>(SB), R3; \
+	VLD1R.P 4(R3), [V20.S4];    \
+	VLD1R.P 4(R3), [V21.S4];    \
+	VLD1R.P 4(R3), [V22.S4];    \
+	VLD1R.P 4(R3), [V23.S4];    \
+	VLD1R.P 4(R3), [V24.S4];    \
+	VLD1R.P 4(R3), [V25.S4];    \
+	VLD1R.P 4(R3), [V26.S4];    \
+	VLD1R.P 4(R3), [V27.S4];    \
+	VLD1R.P 4(R3), [V28.S4];    \
+	VLD1R.P 4(R3), [V29.S4];    \
+	VLD1R.P 4(R3), [V30.S4];    \
+	VLD1R   (R3), [V31.S4]
+
+// EXP_NEON: V5 = exp(V0) for V0 <= 0, clobbering V0-V4: n = round(x·log2 e),
+// r = x - n·ln 2 in two parts, Horner for p = ((((P0·r + P1)·r + P2)·r +
+// P3)·r + P4)·r + P5, then e^r = p·r² + r + 1 times 2^n built in the
+// exponent bits.
+#define EXP_NEON \
+	FMAX_S(0, 0, 30);             \
+	FMUL_S(1, 0, 20);             \
+	FRINTN_S(1, 1);               \
+	FMUL_S(2, 1, 21);             \
+	FSUB_S(0, 0, 2);              \
+	FMUL_S(2, 1, 22);             \
+	FSUB_S(0, 0, 2);              \
+	FMUL_S(3, 23, 0);             \
+	FADD_S(3, 3, 24);             \
+	FMUL_S(3, 3, 0);              \
+	FADD_S(3, 3, 25);             \
+	FMUL_S(3, 3, 0);              \
+	FADD_S(3, 3, 26);             \
+	FMUL_S(3, 3, 0);              \
+	FADD_S(3, 3, 27);             \
+	FMUL_S(3, 3, 0);              \
+	FADD_S(3, 3, 28);             \
+	FMUL_S(4, 0, 0);              \
+	FADD_S(5, 0, 29);             \
+	FMLA_S(5, 3, 4);              \
+	FCVTNS_S(1, 1);               \
+	VADD V31.S4, V1.S4, V1.S4;    \
+	VSHL $23, V1.S4, V1.S4;       \
+	FMUL_S(5, 5, 1)
+
+
 // func expSumNEON(x *float32, n int, mx float32) float64
 // x[i] = exp(x[i]-mx) in place for n (a multiple of 4) values; returns the
 // float64 sum. Same algorithm and clamp as expSumAVX2.
@@ -560,19 +608,7 @@ TEXT ·expSumNEON(SB), NOSPLIT, $0-32
 	MOVD    n+8(FP), R1
 	MOVD    $mx+16(FP), R2
 	VLD1R   (R2), [V19.S4]
-	MOVD    $expNEON<>(SB), R3
-	VLD1R.P 4(R3), [V20.S4]
-	VLD1R.P 4(R3), [V21.S4]
-	VLD1R.P 4(R3), [V22.S4]
-	VLD1R.P 4(R3), [V23.S4]
-	VLD1R.P 4(R3), [V24.S4]
-	VLD1R.P 4(R3), [V25.S4]
-	VLD1R.P 4(R3), [V26.S4]
-	VLD1R.P 4(R3), [V27.S4]
-	VLD1R.P 4(R3), [V28.S4]
-	VLD1R.P 4(R3), [V29.S4]
-	VLD1R.P 4(R3), [V30.S4]
-	VLD1R   (R3), [V31.S4]
+	EXP_NEON_CONSTS
 	VEOR    V16.B16, V16.B16, V16.B16
 	VEOR    V17.B16, V17.B16, V17.B16
 	LSR     $2, R1, R1
@@ -581,32 +617,7 @@ TEXT ·expSumNEON(SB), NOSPLIT, $0-32
 exps_loop:
 	VLD1   (R0), [V0.S4]
 	FSUB_S(0, 0, 19)
-	FMAX_S(0, 0, 30)
-	FMUL_S(1, 0, 20)
-	FRINTN_S(1, 1)
-	FMUL_S(2, 1, 21)
-	FSUB_S(0, 0, 2)
-	FMUL_S(2, 1, 22)
-	FSUB_S(0, 0, 2)
-	// Horner: p = ((((P0·r + P1)·r + P2)·r + P3)·r + P4)·r + P5
-	FMUL_S(3, 23, 0)
-	FADD_S(3, 3, 24)
-	FMUL_S(3, 3, 0)
-	FADD_S(3, 3, 25)
-	FMUL_S(3, 3, 0)
-	FADD_S(3, 3, 26)
-	FMUL_S(3, 3, 0)
-	FADD_S(3, 3, 27)
-	FMUL_S(3, 3, 0)
-	FADD_S(3, 3, 28)
-	// e^r = p·r² + r + 1, times 2^n built in the exponent bits.
-	FMUL_S(4, 0, 0)
-	FADD_S(5, 0, 29)
-	FMLA_S(5, 3, 4)
-	FCVTNS_S(1, 1)
-	VADD   V31.S4, V1.S4, V1.S4
-	VSHL   $23, V1.S4, V1.S4
-	FMUL_S(5, 5, 1)
+	EXP_NEON
 	VST1.P [V5.S4], 16(R0)
 	ACC_F64(5, 6, 7)
 	SUBS   $1, R1, R1
@@ -679,4 +690,40 @@ scale_loop:
 	BNE    scale_loop
 
 scale_done:
+	RET
+
+// FNEG, FCMLT #0, FDIV (Vd.4S) and BSL (Vd.16B)
+#define FNEG_S(d, n) WORD $(0x6EA0F800 | ((n)<<5) | (d))
+#define FCMLTZ_S(d, n) WORD $(0x4EA0E800 | ((n)<<5) | (d))
+#define FDIV_S(d, n, m) WORD $(0x6E20FC00 | ((m)<<16) | ((n)<<5) | (d))
+#define BSL_B(d, n, m) WORD $(0x6E601C00 | ((m)<<16) | ((n)<<5) | (d))
+
+// func siluMulNEON(gate, u *float32, n int)
+// gate[i] = silu(gate[i])·u[i] for n (a multiple of 4) values, as
+// siluMulAVX2: e = exp(-|v|), then v/(1+e) for v >= 0 and v·e/(1+e) below.
+TEXT ·siluMulNEON(SB), NOSPLIT, $0-24
+	MOVD gate+0(FP), R0
+	MOVD u+8(FP), R1
+	MOVD n+16(FP), R2
+	EXP_NEON_CONSTS
+	LSR  $2, R2, R2
+	CBZ  R2, silu_done
+
+silu_loop:
+	VLD1   (R0), [V6.S4]
+	FABS_S(0, 6)
+	FNEG_S(0, 0)
+	EXP_NEON
+	FMUL_S(7, 6, 5)
+	FCMLTZ_S(8, 6)
+	BSL_B(8, 7, 6)
+	FADD_S(5, 5, 29)
+	FDIV_S(8, 8, 5)
+	VLD1.P 16(R1), [V9.S4]
+	FMUL_S(8, 8, 9)
+	VST1.P [V8.S4], 16(R0)
+	SUBS   $1, R2, R2
+	BNE    silu_loop
+
+silu_done:
 	RET

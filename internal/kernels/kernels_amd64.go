@@ -62,6 +62,9 @@ func scaleAVX2(x *float32, n int, s float32)
 func squaredReLUMulAVX2(gate, u *float32, n int)
 
 //go:noescape
+func siluMulAVX2(gate, u *float32, n int)
+
+//go:noescape
 func weightedSumAVX2(dst *float32, w *float32, n int, src *float32, stride, cols int)
 
 func dotI2SAVX2Go(w []byte, x []int8) int32 {
@@ -242,7 +245,11 @@ func ropeNeoXAVX2Go(x, cos, sin []float32) { ropeNeoXWith(x, cos, sin, 8, ropeNe
 // float64 in both.
 func softmaxAVX2Go(x []float32, s float32) { softmaxWith(x, s, 8, scaleMaxAVX2, expSumAVX2, scaleAVX2) }
 
-func squaredReLUMulAVX2Go(g, u []float32) { squaredReLUMulWith(g, u, 8, squaredReLUMulAVX2) }
+func squaredReLUMulAVX2Go(g, u []float32) {
+	gatedWith(g, u, 8, squaredReLUMulAVX2, squaredReLUMulGeneric)
+}
+
+func siluMulAVX2Go(g, u []float32) { gatedWith(g, u, 8, siluMulAVX2, siluMulGeneric) }
 
 func weightedSumAVX2Go(dst, w, src []float32, stride int) {
 	weightedSumWith(dst, w, src, stride, 8, weightedSumAVX2)

@@ -173,13 +173,20 @@ func scaleMulNEON(dst, x, w *float32, n int, scale float32)
 func squaredReLUMulNEON(gate, u *float32, n int)
 
 //go:noescape
+func siluMulNEON(gate, u *float32, n int)
+
+func siluMulNEONGo(g, u []float32) { gatedWith(g, u, 4, siluMulNEON, siluMulGeneric) }
+
+//go:noescape
 func ropeNeoXNEON(x, cos, sin *float32, h, n int)
 
 func rmsNormNEONGo(dst, x, w []float32, eps float32) {
 	rmsNormWith(dst, x, w, eps, 4, sumSquaresNEON, scaleMulNEON)
 }
 
-func squaredReLUMulNEONGo(g, u []float32) { squaredReLUMulWith(g, u, 4, squaredReLUMulNEON) }
+func squaredReLUMulNEONGo(g, u []float32) {
+	gatedWith(g, u, 4, squaredReLUMulNEON, squaredReLUMulGeneric)
+}
 
 func ropeNeoXNEONGo(x, cos, sin []float32) { ropeNeoXWith(x, cos, sin, 4, ropeNeoXNEON) }
 

@@ -78,12 +78,14 @@ func rmsNormWith(dst, x, w []float32, eps float32, step int, sumSquares func(x *
 	scaleMulGeneric(dst[v:n], x[v:], w[v:n], scale)
 }
 
-func squaredReLUMulWith(g, u []float32, step int, f func(gate, u *float32, n int)) {
+// gatedWith runs a gated activation kernel (g[i] = act(g[i])·u[i]) over a
+// multiple of step values and the generic code over the rest.
+func gatedWith(g, u []float32, step int, f func(gate, u *float32, n int), generic func(g, u []float32)) {
 	v := len(g) &^ (step - 1)
 	if v > 0 {
 		f(&g[0], &u[0], v)
 	}
-	squaredReLUMulGeneric(g[v:], u[v:len(g)])
+	generic(g[v:], u[v:len(g)])
 }
 
 func ropeNeoXWith(x, cos, sin []float32, step int, rope func(x, cos, sin *float32, h, n int)) {

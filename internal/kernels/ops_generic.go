@@ -48,6 +48,20 @@ func squaredReLUMulGeneric(g, u []float32) {
 	}
 }
 
+// SiLUMul sets g[i] = silu(g[i])·u[i] = g[i]/(1+e^-g[i])·u[i], the gated
+// SiLU (SwiGLU) activation of the Llama-style feed-forward block.
+func SiLUMul(g, u []float32) {
+	_ = u[:len(g)]
+	siluMul(g, u)
+}
+
+// siluMulGeneric rounds exp to float32 as the reference code does.
+func siluMulGeneric(g, u []float32) {
+	for i, v := range g {
+		g[i] = v / (1 + float32(math.Exp(float64(-v)))) * u[i]
+	}
+}
+
 // Softmax replaces x by softmax(x) in place.
 func Softmax(x []float32) { softmax(x, 1) }
 

@@ -255,9 +255,7 @@ func (m *Model) block(l int, x []float32, refs []tokenRef, s *scratch) {
 		if relu2 {
 			kernels.SquaredReLUMul(g, u)
 		} else {
-			for i, v := range g {
-				g[i] = v / (1 + float32(math.Exp(float64(-v)))) * u[i]
-			}
+			kernels.SiLUMul(g, u)
 		}
 		kernels.RMSNorm(u, g, L.ffnSubNorm, c.RMSEps)
 	})
