@@ -116,11 +116,12 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 			n = 1 << 30
 		}
 		res.BandwidthBytes = n
-		// A decoded token reads every weight once, the KV cache of the
-		// positions before it (the depth and on average half of Gen), and
-		// one embedding row.
+		// A decoded token reads every matrix and the lm_head once, one
+		// embedding row (all of the table when it is the lm_head), and the
+		// KV cache of the positions before it (the depth and on average
+		// half of Gen).
 		kv := m.eng.kv.PositionBytes(c) * (int64(o.Depth) + int64(o.Gen)/2)
-		res.BytesPerToken = s.WeightBytes + kv
+		res.BytesPerToken = s.TokenBytes + kv
 		// fill returns a cache of capacity n holding Depth tokens, which
 		// go in untimed, in one batch.
 		fill := func(n int) (*model.KVCache, error) {

@@ -19,8 +19,11 @@ type Input struct {
 
 // Stats describes the memory a model holds.
 type Stats struct {
-	MappedBytes  int64 // file bytes mapped
-	WeightBytes  int64 // bytes of weights in their compute layout
+	MappedBytes int64 // file bytes mapped
+	WeightBytes int64 // bytes of weights in their compute layout
+	// TokenBytes is what decoding one token reads of them: every matrix
+	// and the lm_head, but of an untied embedding table only its row.
+	TokenBytes   int64
 	HeapBytes    int64 // weights built at load (repacked tensors), in an arena
 	Parameters   int64
 	TensorTypes  map[string]int

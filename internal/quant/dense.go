@@ -85,6 +85,9 @@ func NewDense(typ DenseType, rows, cols int, data []byte) (*Dense, error) {
 // Bytes returns the size of the data.
 func (d *Dense) Bytes() int64 { return int64(len(d.Data)) }
 
+// RowBytes is the size of one row.
+func (d *Dense) RowBytes() int64 { return int64(d.rowBytes) }
+
 // Row writes row r as float32 into dst (len Cols).
 func (d *Dense) Row(r int, dst []float32) {
 	switch d.Type {

@@ -3,6 +3,7 @@ package bitnet_test
 import (
 	"encoding/binary"
 	"encoding/json"
+	"math"
 	"errors"
 	"os"
 	"path/filepath"
@@ -251,5 +252,55 @@ func TestPromptLongerThanContext(t *testing.T) {
 	_, err := m.Forward([]model.Input{{Seq: m.NewCache(0), Tokens: make([]int32, m.Config().MaxPos+1)}})
 	if !errors.Is(err, model.ErrContextFull) {
 		t.Fatalf("got %v, want ErrContextFull", err)
+	}
+}
+
+// An untied copy of the tiny model (lm_head.weight holding the embedding's
+// bytes, tie_word_embeddings false) gives the tied model's logits bit for
+// bit, holds the table twice, and decoding reads one row of the input
+// table: the bytes per token bench divides by.
+func TestUntiedHead(t *testing.T) {
+	dir := copyTiny(t, func(name string, b []byte) []byte {
+		switch name {
+		case "config.json":
+			return editConfig(t, b, func(c map[string]any) { c["tie_word_embeddings"] = false })
+		case "model.safetensors":
+			var embd []byte
+			n := binary.LittleEndian.Uint64(b)
+			body := b[8+n:]
+			b = editHeader(t, b, func(h map[string]any) {
+				e := h["model.embed_tokens.weight"].(map[string]any)
+				off := e["data_offsets"].([]any)
+				s, end := int(off[0].(float64)), int(off[1].(float64))
+				embd = body[s:end]
+				h["lm_head.weight"] = map[string]any{"dtype": e["dtype"], "shape": e["shape"],
+					"data_offsets": []int{len(body), len(body) + len(embd)}}
+			})
+			return append(b, embd...)
+		}
+		return b
+	})
+	tied, untied := load(t, tinyDir, model.Options{}), load(t, dir, model.Options{})
+	if untied.Config().TiedEmbedding {
+		t.Fatal("the copy loaded as tied")
+	}
+	ids := []int32{1, 450, 3996, 1354, 1701}
+	a, b := lastLogits(t, tied, ids), lastLogits(t, untied, ids)
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			t.Fatalf("logit %d: untied %v, tied %v", i, b[i], a[i])
+		}
+	}
+	ts, us := tied.Stats(), untied.Stats()
+	c := tied.Config()
+	if ts.TokenBytes != ts.WeightBytes {
+		t.Errorf("tied: reads %d of %d weight bytes per token", ts.TokenBytes, ts.WeightBytes)
+	}
+	head := us.WeightBytes - ts.WeightBytes // the second copy
+	if head <= 0 || head%int64(c.Vocab) != 0 {
+		t.Fatalf("untied holds %d bytes more", head)
+	}
+	if want := us.WeightBytes - head + head/int64(c.Vocab); us.TokenBytes != want {
+		t.Errorf("untied reads %d bytes per token, want %d (one row of the %d-byte table)", us.TokenBytes, want, head)
 	}
 }

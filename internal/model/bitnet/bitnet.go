@@ -117,9 +117,11 @@ func New(c *model.Config, w model.Tensors, o model.Options) (model.Model, error)
 			m.stats.WeightBytes += t.Bytes()
 		}
 	}
+	m.stats.TokenBytes = m.stats.WeightBytes + m.output.Bytes()
 	m.stats.WeightBytes += m.embd.Bytes()
 	if m.output != m.embd {
 		m.stats.WeightBytes += m.output.Bytes()
+		m.stats.TokenBytes += m.embd.RowBytes()
 	}
 	return m, nil
 }
