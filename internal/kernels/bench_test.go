@@ -153,6 +153,30 @@ func BenchmarkGemvF16(b *testing.B) {
 	})
 }
 
+// A batch's lm_head goes over the head 32 rows at a time (160 KB at
+// 2560, in L2), each chunk for every sequence: two vectors with
+// GemvF16x2 against GemvF16 called twice.
+func BenchmarkGemvF16x2(b *testing.B) {
+	const rows, k = 32, 2560
+	r := rand.New(rand.NewPCG(8, 9))
+	m := randHalf(r, rows*k, F32ToF16)
+	x0, x1 := randF32(r, k), randF32(r, k)
+	d0, d1 := make([]float32, rows), make([]float32, rows)
+	forEachBenchVariant(b, fmt.Sprintf("pair_%dx%d", rows, k), func(b *testing.B) {
+		for b.Loop() {
+			GemvF16x2(d0, d1, m, k, x0, x1)
+		}
+		reportMACs(b, float64(2*rows*k))
+	})
+	forEachBenchVariant(b, fmt.Sprintf("twice_%dx%d", rows, k), func(b *testing.B) {
+		for b.Loop() {
+			GemvF16(d0, m, k, x0)
+			GemvF16(d1, m, k, x1)
+		}
+		reportMACs(b, float64(2*rows*k))
+	})
+}
+
 // The small per-token ops; these show what they cost next to the matrix
 // work (a 2560-wide GEMV is ~10-50 µs).
 func BenchmarkRMSNorm(b *testing.B) {

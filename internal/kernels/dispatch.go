@@ -59,6 +59,7 @@ var (
 	softmax         = softmaxGeneric
 	ropeNeoX        = ropeNeoXGeneric
 	gemvF16         = gemvF16Generic
+	gemvF16x2       = gemvF16x2ByOne
 	gemvQ8_0Q8      = gemvQ8_0Q8Generic
 	gemvQ6KQ8K      = gemvQ6KQ8KGeneric
 	sumU64          = sumU64Generic
@@ -111,6 +112,7 @@ func SetLevel(l Level) Level {
 	rmsNorm, squaredReLUMul, siluMul = rmsNormGeneric, squaredReLUMulGeneric, siluMulGeneric
 	softmax, ropeNeoX = softmaxGeneric, ropeNeoXGeneric
 	gemvF16, gemvQ8_0Q8, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Q8Generic, gemvQ6KQ8KGeneric
+	gemvF16x2 = gemvF16x2ByOne
 	sumU64, sumU64PF = sumU64Generic, sumU64Generic
 	level = Generic
 	for _, c := range []Level{AVX2, AVX512, NEON} {
@@ -183,3 +185,22 @@ func WeightedSum(dst, w, src []float32, stride int) {
 // same level, so dst[r] == DotF16(rows[r*k:(r+1)*k], x) bit for bit, however
 // the caller splits the rows.
 func GemvF16(dst []float32, rows []uint16, k int, x []float32) { gemvF16(dst, rows, k, x) }
+
+// GemvF16x2 is GemvF16 for two vectors at once, d0 from x0 and d1 from x1
+// (the same length): a batch's lm_head, which can then widen each row
+// once for both. The results are GemvF16's bit for bit.
+func GemvF16x2(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
+	d1 = d1[:len(d0)]
+	if len(d0) == 0 {
+		return
+	}
+	_ = rows[len(d0)*k-1]
+	_, _ = x0[:k], x1[:k]
+	gemvF16x2(d0, d1, rows, k, x0, x1)
+}
+
+// gemvF16x2ByOne is GemvF16x2 at the levels without a two-vector kernel.
+func gemvF16x2ByOne(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
+	gemvF16(d0, rows, k, x0)
+	gemvF16(d1, rows, k, x1)
+}

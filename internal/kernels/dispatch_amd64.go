@@ -53,6 +53,7 @@ func installAVX2() {
 	f16RowToF32 = f16RowToF32AVX2Go
 	dotF16 = dotF16AVX2Go
 	gemvF16 = gemvF16AVX2Go
+	gemvF16x2 = gemvF16x2AVX2Go
 	gemvQ8_0Q8 = gemvQ8_0Q8AVX2Go
 	gemvQ6KQ8K = gemvQ6KQ8KAVX2Go
 	sumU64 = sumU64AVX2Go

@@ -594,6 +594,86 @@ g16_ret:
 	VZEROUPPER
 	RET
 
+// func gemvF16x2AVX2(d0, d1 *float32, rows *uint16, k, pairs int, x0, x1 *float32, n int)
+// gemvF16x4AVX2 for two activation vectors at once (a batch's lm_head): for
+// pairs of rows (k halves apart) writes the vector part (first n values,
+// n a multiple of 16) of each row's dot with x0 to d0 and with x1 to d1.
+// Each pair of rows is widened once for both, so a step does four
+// conversions for eight fused multiply-adds where the one-vector kernel
+// does one per two. Every dot keeps GemvF16's two chains and reduction, so
+// the results are its results bit for bit.
+TEXT ·gemvF16x2AVX2(SB), NOSPLIT, $0-64
+	MOVQ  d0+0(FP), DI
+	MOVQ  d1+8(FP), R9
+	MOVQ  rows+16(FP), R13
+	MOVQ  k+24(FP), BX
+	SHLQ  $1, BX
+	MOVQ  pairs+32(FP), CX
+	MOVQ  x1+48(FP), R11
+	SUBQ  x0+40(FP), R11
+	TESTQ CX, CX
+	JZ    g2_ret
+
+g2_pair:
+	MOVQ   R13, SI
+	MOVQ   x0+40(FP), R12
+	MOVQ   n+56(FP), DX
+	SHRQ   $4, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ  DX, DX
+	JZ     g2_reduce
+
+g2_loop:
+	PREFETCHT0  512(SI)
+	PREFETCHT0  512(SI)(BX*1)
+	VCVTPH2PS   (SI), Y8
+	VCVTPH2PS   16(SI), Y9
+	VCVTPH2PS   (SI)(BX*1), Y10
+	VCVTPH2PS   16(SI)(BX*1), Y11
+	VFMADD231PS (R12), Y8, Y0
+	VFMADD231PS 32(R12), Y9, Y1
+	VFMADD231PS (R12), Y10, Y2
+	VFMADD231PS 32(R12), Y11, Y3
+	VFMADD231PS (R12)(R11*1), Y8, Y4
+	VFMADD231PS 32(R12)(R11*1), Y9, Y5
+	VFMADD231PS (R12)(R11*1), Y10, Y6
+	VFMADD231PS 32(R12)(R11*1), Y11, Y7
+	ADDQ        $32, SI
+	ADDQ        $64, R12
+	DECQ        DX
+	JNZ         g2_loop
+
+g2_reduce:
+	// As gemvF16x4AVX2's, with (row 0, x0), (row 1, x0), (row 0, x1) and
+	// (row 1, x1) as its four rows.
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVQ        X0, (DI)
+	VMOVHPS      X0, (R9)
+	ADDQ         $8, DI
+	ADDQ         $8, R9
+	LEAQ         (R13)(BX*2), R13
+	DECQ         CX
+	JNZ          g2_pair
+
+g2_ret:
+	VZEROUPPER
+	RET
+
 // func dotBF16AVX2(row *uint16, x *float32, n int) float32
 // n is a multiple of 32; four chains hide the FMA latency.
 TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28

@@ -41,6 +41,9 @@ func gemvF16x4AVX2(dst *float32, rows *uint16, k, quads int, x *float32, n int)
 func dotBF16AVX2(row *uint16, x *float32, n int) float32
 
 //go:noescape
+func gemvF16x2AVX2(d0, d1 *float32, rows *uint16, k, pairs int, x0, x1 *float32, n int)
+
+//go:noescape
 func sumSquaresAVX2(x *float32, n int) float64
 
 //go:noescape
@@ -217,6 +220,30 @@ func gemvF16AVX2Go(dst []float32, rows []uint16, k int, x []float32) {
 	}
 	for i := quads * 4; i < r; i++ {
 		dst[i] = dotF16AVX2Go(rows[i*k:(i+1)*k], x)
+	}
+}
+
+// gemvF16x2AVX2Go runs the two-vector kernel over pairs of rows, adds the
+// tails of k as GemvF16 does, and leaves an odd last row to it.
+func gemvF16x2AVX2Go(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
+	r := len(d0)
+	v := k &^ 15
+	pairs := r / 2
+	if v == 0 || pairs == 0 {
+		gemvF16AVX2Go(d0, rows, k, x0)
+		gemvF16AVX2Go(d1, rows, k, x1)
+		return
+	}
+	gemvF16x2AVX2(&d0[0], &d1[0], &rows[0], k, pairs, &x0[0], &x1[0], v)
+	for i := 0; i < 2*pairs; i++ {
+		row := rows[i*k+v : (i+1)*k]
+		d0[i] = dotF16Tail(d0[i], row, x0[v:k])
+		d1[i] = dotF16Tail(d1[i], row, x1[v:k])
+	}
+	if r > 2*pairs {
+		last := rows[2*pairs*k : r*k]
+		gemvF16AVX2Go(d0[2*pairs:r], last, k, x0)
+		gemvF16AVX2Go(d1[2*pairs:r], last, k, x1)
 	}
 }
 

@@ -419,6 +419,54 @@ func TestGemvF16(t *testing.T) {
 	}
 }
 
+// GemvF16x2 gives GemvF16's results for each vector bit for bit, at every
+// level and shape (odd row counts, k off the vector width), writes nothing
+// past the rows, and panics where GemvF16 would on short inputs.
+func TestGemvF16x2(t *testing.T) {
+	r := rand.New(rand.NewPCG(57, 58))
+	for _, rows := range []int{1, 2, 3, 5, 8, 67} {
+		for _, k := range []int{1, 15, 16, 17, 40, 2560} {
+			m := randHalf(r, rows*k, F32ToF16)
+			x0, x1 := randF32(r, k), randF32(r, k)
+			forEachVariant(t, func(t *testing.T) {
+				d0, d1 := fill(rows+1, float32(-3)), fill(rows+1, float32(-3))
+				GemvF16x2(d0[:rows], d1[:rows], m, k, x0, x1)
+				w0, w1 := make([]float32, rows), make([]float32, rows)
+				GemvF16(w0, m, k, x0)
+				GemvF16(w1, m, k, x1)
+				if d0[rows] != -3 || d1[rows] != -3 {
+					t.Fatalf("%dx%d: wrote past the end", rows, k)
+				}
+				for i := range rows {
+					if math.Float32bits(d0[i]) != math.Float32bits(w0[i]) || math.Float32bits(d1[i]) != math.Float32bits(w1[i]) {
+						t.Fatalf("%dx%d row %d: %v %v, GemvF16 %v %v", rows, k, i, d0[i], d1[i], w0[i], w1[i])
+					}
+				}
+			})
+		}
+	}
+	for name, f := range map[string]func(){
+		"rows": func() {
+			GemvF16x2(make([]float32, 3), make([]float32, 3), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 16))
+		},
+		"d1": func() {
+			GemvF16x2(make([]float32, 2), make([]float32, 1), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 16))
+		},
+		"x1": func() {
+			GemvF16x2(make([]float32, 2), make([]float32, 2), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 15))
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s too short: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
 func testGemvF16(t *testing.T, rows, k int, m []uint16, x []float32) {
 	forEachVariant(t, func(t *testing.T) {
 		dst := fill(rows+1, float32(-3))

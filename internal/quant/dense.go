@@ -162,6 +162,22 @@ func (d *Dense) Gemv(dst []float32, lo, hi int, in *Input) {
 	}
 }
 
+// GemvBatch is Gemv for several prepared inputs: input i's results for
+// rows lo..hi-1 go to dst[i*ldd+lo : i*ldd+hi]. F16 rows are widened once
+// for each two inputs; the results are Gemv's bit for bit.
+func (d *Dense) GemvBatch(dst []float32, ldd, lo, hi int, ins []Input) {
+	i := 0
+	if d.Type == DenseF16 {
+		rows := d.u16[lo*d.Cols : hi*d.Cols]
+		for ; i+1 < len(ins); i += 2 {
+			kernels.GemvF16x2(dst[i*ldd+lo:i*ldd+hi], dst[(i+1)*ldd+lo:(i+1)*ldd+hi], rows, d.Cols, ins[i].X, ins[i+1].X)
+		}
+	}
+	for ; i < len(ins); i++ {
+		d.Gemv(dst[i*ldd+lo:i*ldd+hi], lo, hi, &ins[i])
+	}
+}
+
 func rowQ8_0(b []byte, dst []float32) {
 	for i := 0; i < len(dst)/32; i++ {
 		blk := b[i*34 : i*34+34]

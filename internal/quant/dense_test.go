@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/bitnet-go/bitnet/internal/kernels"
 )
 
 // Dense.Gemv of the block-quantised types (their own kernels) against the
@@ -70,6 +72,69 @@ func TestDenseGemvBlockTypes(t *testing.T) {
 			}
 			if dot := d.Dot(i, x); math.Float32bits(dot) != math.Float32bits(got[i]) {
 				t.Errorf("%v row %d: Dot %v != Gemv %v", typ, i, dot, got[i])
+			}
+		}
+	}
+}
+
+// GemvBatch gives each input Gemv's results bit for bit, for F16 (two
+// inputs at a time, and an odd one left over) and the other types, and
+// writes only its rows of each output.
+func TestDenseGemvBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const rows, cols, ldd = 37, 272, 40
+	for _, typ := range []DenseType{DenseF16, DenseBF16, DenseQ8_0} {
+		var data []byte
+		switch typ {
+		case DenseF16, DenseBF16:
+			for range rows * cols {
+				v := float32(r.NormFloat64() * 0.05)
+				h := kernels.F32ToF16(v)
+				if typ == DenseBF16 {
+					h = kernels.F32ToBF16(v)
+				}
+				data = append(data, byte(h), byte(h>>8))
+			}
+		case DenseQ8_0:
+			for range rows {
+				b := make([]byte, RowBytesQ8_0(cols-16))
+				if err := QuantizeRowQ8_0(b, randomRow(r, cols-16, 0.05)); err != nil {
+					t.Fatal(err)
+				}
+				data = append(data, b...)
+			}
+		}
+		c := cols
+		if typ == DenseQ8_0 {
+			c = cols - 16
+		}
+		d, err := NewDense(typ, rows, c, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{1, 2, 3, 4} {
+			ins := make([]Input, n)
+			for i := range ins {
+				d.Prepare(&ins[i], randomRow(r, c, 1))
+			}
+			got := make([]float32, n*ldd)
+			for i := range got {
+				got[i] = -3
+			}
+			d.GemvBatch(got, ldd, 2, rows-1, ins)
+			for i := range ins {
+				want := make([]float32, rows-3)
+				d.Gemv(want, 2, rows-1, &ins[i])
+				for j := range ldd {
+					g := got[i*ldd+j]
+					if j < 2 || j >= rows-1 {
+						if g != -3 {
+							t.Fatalf("%v n=%d input %d: wrote %v at %d, outside rows 2..%d", typ, n, i, g, j, rows-2)
+						}
+					} else if math.Float32bits(g) != math.Float32bits(want[j-2]) {
+						t.Fatalf("%v n=%d input %d row %d: %v, Gemv %v", typ, n, i, j, g, want[j-2])
+					}
+				}
 			}
 		}
 	}

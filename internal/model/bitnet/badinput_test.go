@@ -3,8 +3,8 @@ package bitnet_test
 import (
 	"encoding/binary"
 	"encoding/json"
-	"math"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"

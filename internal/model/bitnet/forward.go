@@ -180,10 +180,7 @@ func (m *Model) Forward(batch []model.Input) ([][]float32, error) {
 		// memory once per step, not once per sequence of a batch.
 		const chunk = 32
 		for c0 := lo; c0 < hi; c0 += chunk {
-			c1 := min(c0+chunk, hi)
-			for i := range rows {
-				m.output.Gemv(logits[i*c.Vocab+c0:i*c.Vocab+c1], c0, c1, &ins[i])
-			}
+			m.output.GemvBatch(logits, c.Vocab, c0, min(c0+chunk, hi), ins)
 		}
 	})
 	out := make([][]float32, len(batch))
