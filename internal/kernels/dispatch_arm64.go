@@ -33,6 +33,7 @@ func install(l Level) {
 	f16RowToF32 = f16RowToF32NEONGo
 	dotF16 = dotF16NEONGo
 	gemvF16 = gemvF16NEONGo
+	gemvF16x2 = gemvF16x2NEONGo
 	dotBF16 = dotBF16NEONGo
 	dotF32 = dotF32NEONGo
 	dotsF32 = dotsF32NEONGo

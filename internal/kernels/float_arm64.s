@@ -37,12 +37,15 @@
 	VEOR V18.B16, V18.B16, V18.B16; \
 	VEOR V19.B16, V19.B16, V19.B16
 
-#define DOT4_SUM \
-	FADD_S(16, 16, 17);  \
-	FADD_S(18, 18, 19);  \
-	FADD_S(16, 16, 18);  \
-	FADDP_S(16, 16, 16); \
-	FADDP_SCALAR(0, 16)
+#define DOT4_SUM DOT4_SUM_OF(16, 17, 18, 19)
+
+// DOT4_SUM_OF: the same sum of four accumulators a, b, c, d into F0.
+#define DOT4_SUM_OF(a, b, c, d) \
+	FADD_S(a, a, b);  \
+	FADD_S(c, c, d);  \
+	FADD_S(a, a, c);  \
+	FADDP_S(a, a, a); \
+	FADDP_SCALAR(0, a)
 
 // func absMaxNEON(x *float32, n int) float32
 // n is a multiple of 16. FMAX propagates NaNs, so NaN lanes are zeroed
@@ -174,6 +177,66 @@ df16_loop:
 df16_done:
 	DOT4_SUM
 	FMOVS F0, ret+24(FP)
+	RET
+
+// func gemvF16x2NEON(d0, d1 *float32, rows *uint16, k, nrows int, x0, x1 *float32, n int)
+// dotF16NEON of each of nrows rows (k halves apart) with two vectors at
+// once, x0's dots to d0 and x1's to d1: each row is widened once for both,
+// and each dot keeps dotF16NEON's four chains and sum, so the results are
+// GemvF16's bit for bit. n (a multiple of 16) values of each row.
+TEXT ·gemvF16x2NEON(SB), NOSPLIT, $0-64
+	MOVD d0+0(FP), R4
+	MOVD d1+8(FP), R5
+	MOVD rows+16(FP), R6
+	MOVD k+24(FP), R7
+	LSL  $1, R7, R7
+	MOVD nrows+32(FP), R8
+	CBZ  R8, f2_ret
+
+f2_row:
+	MOVD R6, R0
+	MOVD x0+40(FP), R1
+	MOVD x1+48(FP), R3
+	MOVD n+56(FP), R2
+	ZERO_V16_V19
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	LSR  $4, R2, R2
+	CBZ  R2, f2_sum
+
+f2_loop:
+	VLD1.P 32(R0), [V0.H8, V1.H8]
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P 64(R3), [V8.S4, V9.S4, V10.S4, V11.S4]
+	FCVTL_S(2, 0)
+	FCVTL2_S(3, 0)
+	FCVTL_S(12, 1)
+	FCVTL2_S(13, 1)
+	FMLA_S(16, 2, 4)
+	FMLA_S(17, 3, 5)
+	FMLA_S(18, 12, 6)
+	FMLA_S(19, 13, 7)
+	FMLA_S(20, 2, 8)
+	FMLA_S(21, 3, 9)
+	FMLA_S(22, 12, 10)
+	FMLA_S(23, 13, 11)
+	SUBS   $1, R2, R2
+	BNE    f2_loop
+
+f2_sum:
+	DOT4_SUM_OF(16, 17, 18, 19)
+	FMOVS F0, (R4)
+	DOT4_SUM_OF(20, 21, 22, 23)
+	FMOVS F0, (R5)
+	ADD   $4, R4
+	ADD   $4, R5
+	ADD   R7, R6
+	SUBS  $1, R8, R8
+	BNE   f2_row
+
+f2_ret:
 	RET
 
 // func dotBF16NEON(row *uint16, x *float32, n int) float32

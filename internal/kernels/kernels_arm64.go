@@ -130,6 +130,26 @@ func gemvF16NEONGo(dst []float32, rows []uint16, k int, x []float32) {
 	}
 }
 
+//go:noescape
+func gemvF16x2NEON(d0, d1 *float32, rows *uint16, k, nrows int, x0, x1 *float32, n int)
+
+// gemvF16x2NEONGo: the two-vector kernel, then each dot's tail of k as
+// dotF16NEONGo adds it.
+func gemvF16x2NEONGo(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
+	v := k &^ 15
+	if v > 0 {
+		gemvF16x2NEON(&d0[0], &d1[0], &rows[0], k, len(d0), &x0[0], &x1[0], v)
+	} else {
+		clear(d0)
+		clear(d1)
+	}
+	for i := range d0 {
+		row := rows[i*k+v : (i+1)*k]
+		d0[i] = dotF16Tail(d0[i], row, x0[v:k])
+		d1[i] = dotF16Tail(d1[i], row, x1[v:k])
+	}
+}
+
 func dotBF16NEONGo(row []uint16, x []float32) float32 {
 	n := len(row)
 	_ = x[:n]
