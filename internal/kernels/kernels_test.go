@@ -177,6 +177,7 @@ func TestGemmI2S(t *testing.T) {
 	shapes := []shape{
 		{1, 128}, {1, 2560}, {3, 256}, {4, 704}, {5, 2560}, {7, 128},
 		{13, 1152}, {64, 2560}, {67, 704}, {9, 6912}, {200, 2560}, {130, 6912},
+		{11, 4096}, // the longest rows of the 1×8 prefill tile on amd64
 	}
 	for _, s := range shapes {
 		for _, n := range []int{1, 2, 3, 4, 5, 8, 11, 17} {
