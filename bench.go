@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -71,6 +72,8 @@ type BenchResult struct {
 	KVType         string  `json:"kv_type"`
 	TGLimitTokS    float64 `json:"tg_limit_tok_s"`
 	BandwidthBytes int64   `json:"bandwidth_test_bytes"`
+	CPU            string  `json:"cpu"`    // CPUName
+	CPUs           int     `json:"n_cpus"` // logical CPUs
 }
 
 // BenchOptions control Bench.
@@ -102,7 +105,8 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 		}
 		s := st.m.Stats()
 		res = BenchResult{Model: m.name, ISA: ISA(), Threads: m.eng.pool.Threads(), PromptTokens: o.Prompt, GenTokens: o.Gen, Depth: o.Depth,
-			Reps: o.Reps, WeightBytes: s.WeightBytes, EmbeddingType: s.EmbeddingTyp, KVType: m.eng.kv.String()}
+			Reps: o.Reps, WeightBytes: s.WeightBytes, EmbeddingType: s.EmbeddingTyp, KVType: m.eng.kv.String(),
+			CPU: CPUName(), CPUs: runtime.NumCPU()}
 		rng := rand.New(rand.NewPCG(7, 7))
 		tokens := func(n int) []int32 {
 			t := make([]int32, n)

@@ -166,11 +166,11 @@ func printBench(cmd *cobra.Command, rows []bitnet.BenchResult, asJSON, asCSV, as
 		return nil
 	case asCSV:
 		w := csv.NewWriter(out)
-		w.Write([]string{"model", "isa", "threads", "embd", "pp_tok_s", "pp_std", "tg_tok_s", "tg_std", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction", "n_depth", "kv_type", "n_prompt", "n_gen"})
+		w.Write([]string{"model", "isa", "threads", "embd", "pp_tok_s", "pp_std", "tg_tok_s", "tg_std", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction", "n_depth", "kv_type", "n_prompt", "n_gen", "cpu", "n_cpus"})
 		for _, r := range rows {
 			w.Write([]string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, f2(r.PPTokS), f2(r.PPStd), f2(r.TGTokS), f2(r.TGStd),
 				strconv.FormatInt(r.BytesPerToken, 10), f2(r.BandwidthGBs), fmt.Sprintf("%.3f", r.BandwidthFrac), strconv.Itoa(r.Depth), r.KVType,
-				strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens)})
+				strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens), r.CPU, strconv.Itoa(r.CPUs)})
 		}
 		w.Flush()
 		return w.Error()
@@ -194,7 +194,10 @@ func printBench(cmd *cobra.Command, rows []bitnet.BenchResult, asJSON, asCSV, as
 		}
 		return c
 	}
+	// The machine, as llama-bench names it, above the table.
+	machine := fmt.Sprintf("cpu: %s, %d logical CPUs", first.CPU, first.CPUs)
 	if asMD {
+		fmt.Fprintf(out, "%s\n\n", machine)
 		fmt.Fprintln(out, "| "+strings.Join(header, " | ")+" |")
 		fmt.Fprintln(out, "|"+strings.Repeat("---|", len(header)))
 		for _, r := range rows {
@@ -202,6 +205,7 @@ func printBench(cmd *cobra.Command, rows []bitnet.BenchResult, asJSON, asCSV, as
 		}
 		return nil
 	}
+	fmt.Fprintln(out, machine)
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, strings.Join(header, "\t"))
 	for _, r := range rows {

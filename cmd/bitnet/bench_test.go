@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +24,9 @@ func TestBenchJSON(t *testing.T) {
 		var r map[string]any
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
 			t.Fatal(err)
+		}
+		if r["cpu"] != bitnet.CPUName() || r["cpu"] == "" || r["n_cpus"].(float64) != float64(runtime.NumCPU()) {
+			t.Errorf("line %d: cpu %v, n_cpus %v", i, r["cpu"], r["n_cpus"])
 		}
 		for _, k := range []string{"pp_tok_s", "tg_tok_s", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction"} {
 			v, ok := r[k].(float64)
@@ -102,7 +107,8 @@ func TestBenchLists(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 6 || !strings.Contains(lines[0], "| depth | p | n | pp tok/s | tg tok/s |") || !strings.Contains(lines[5], "| 8 | 2 |") {
+	if len(lines) != 8 || lines[0] != fmt.Sprintf("cpu: %s, %d logical CPUs", bitnet.CPUName(), runtime.NumCPU()) ||
+		!strings.Contains(lines[2], "| depth | p | n | pp tok/s | tg tok/s |") || !strings.Contains(lines[7], "| 8 | 2 |") {
 		t.Errorf("table:\n%s", stdout)
 	}
 }

@@ -1,0 +1,5 @@
+//go:build !darwin
+
+package bitnet
+
+func cpuName() string { return procCPUName() }
