@@ -496,6 +496,30 @@ df16_done:
 	PF_512((R8));        \
 	PF_512((R8)(BX*1))
 
+// ZERO_Y0_Y7 zeroes eight accumulators, here the two chains of four dots.
+// F16_REDUCE4 reduces those to the four dots in X0, in the order described
+// above (c0+c1, then ((v0+v1)+(v2+v3)) + ((v4+v5)+(v6+v7))).
+#define ZERO_Y0_Y7 \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7
+
+#define F16_REDUCE4 \
+	VADDPS       Y1, Y0, Y0; \
+	VADDPS       Y3, Y2, Y2; \
+	VADDPS       Y5, Y4, Y4; \
+	VADDPS       Y7, Y6, Y6; \
+	VHADDPS      Y2, Y0, Y0; \
+	VHADDPS      Y6, Y4, Y4; \
+	VHADDPS      Y4, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS       X1, X0, X0
+
 // func gemvF16x4AVX2(dst *float32, rows *uint16, k, quads int, x *float32, n int)
 // For quads groups of four rows (k halves apart) writes the vector part
 // (first n values, n a multiple of 16) of each row's dot product with x,
@@ -524,14 +548,7 @@ g16_quad:
 	MOVQ   x+32(FP), R12
 	MOVQ   n+40(FP), DX
 	SHRQ   $4, DX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO_Y0_Y7
 	TESTQ  DX, DX
 	JZ     g16_reduce
 
@@ -575,15 +592,7 @@ g16_heads_done:
 	JNZ         g16_loop
 
 g16_reduce:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
-	VADDPS       Y5, Y4, Y4
-	VADDPS       Y7, Y6, Y6
-	VHADDPS      Y2, Y0, Y0
-	VHADDPS      Y6, Y4, Y4
-	VHADDPS      Y4, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
+	F16_REDUCE4
 	VMOVUPS      X0, (DI)
 	ADDQ         $16, DI
 	LEAQ         (R13)(BX*4), R13
@@ -619,14 +628,7 @@ g2_pair:
 	MOVQ   x0+40(FP), R12
 	MOVQ   n+56(FP), DX
 	SHRQ   $4, DX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO_Y0_Y7
 	TESTQ  DX, DX
 	JZ     g2_reduce
 
@@ -653,15 +655,7 @@ g2_loop:
 g2_reduce:
 	// As gemvF16x4AVX2's, with (row 0, x0), (row 1, x0), (row 0, x1) and
 	// (row 1, x1) as its four rows.
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
-	VADDPS       Y5, Y4, Y4
-	VADDPS       Y7, Y6, Y6
-	VHADDPS      Y2, Y0, Y0
-	VHADDPS      Y6, Y4, Y4
-	VHADDPS      Y4, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
+	F16_REDUCE4
 	VMOVQ        X0, (DI)
 	VMOVHPS      X0, (R9)
 	ADDQ         $8, DI
@@ -737,14 +731,7 @@ TEXT ·weightedSumAVX2(SB), NOSPLIT, $0-48
 ws_wide:
 	CMPQ   CX, $64
 	JLT    ws_narrow
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
+	ZERO_Y0_Y7
 	MOVQ   R10, SI
 	XORQ   AX, AX
 	TESTQ  R9, R9
