@@ -72,7 +72,7 @@ type BenchResult struct {
 	KVType         string  `json:"kv_type"`
 	TGLimitTokS    float64 `json:"tg_limit_tok_s"`
 	BandwidthBytes int64   `json:"bandwidth_test_bytes"`
-	CPU            string  `json:"cpu"`    // CPUName
+	CPU            string  `json:"cpu"`    // the processor's model name, as the OS reports it
 	CPUs           int     `json:"n_cpus"` // logical CPUs
 }
 
@@ -106,7 +106,7 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 		s := st.m.Stats()
 		res = BenchResult{Model: m.name, ISA: ISA(), Threads: m.eng.pool.Threads(), PromptTokens: o.Prompt, GenTokens: o.Gen, Depth: o.Depth,
 			Reps: o.Reps, WeightBytes: s.WeightBytes, EmbeddingType: s.EmbeddingTyp, KVType: m.eng.kv.String(),
-			CPU: CPUName(), CPUs: runtime.NumCPU()}
+			CPU: machineCPU(), CPUs: runtime.NumCPU()}
 		rng := rand.New(rand.NewPCG(7, 7))
 		tokens := func(n int) []int32 {
 			t := make([]int32, n)

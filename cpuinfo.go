@@ -8,11 +8,11 @@ import (
 	"strings"
 )
 
-// CPUName is the processor's model name as the OS reports it (the
+// machineCPU is the processor's model name as the OS reports it (the
 // "model name" of /proc/cpuinfo on Linux, machdep.cpu.brand_string on
 // macOS), or the architecture where it reports none: what bench results
 // name their machine by.
-func CPUName() string {
+func machineCPU() string {
 	if s := cpuName(); s != "" {
 		return s
 	}

@@ -13,7 +13,7 @@ func TestCPUModelName(t *testing.T) {
 			t.Errorf("%q: got %q, want %q", tc.info, got, tc.want)
 		}
 	}
-	if CPUName() == "" {
-		t.Error("CPUName is empty")
+	if machineCPU() == "" {
+		t.Error("machineCPU is empty")
 	}
 }

@@ -25,7 +25,7 @@ func TestBenchJSON(t *testing.T) {
 		if err := json.Unmarshal([]byte(l), &r); err != nil {
 			t.Fatal(err)
 		}
-		if r["cpu"] != bitnet.CPUName() || r["cpu"] == "" || r["n_cpus"].(float64) != float64(runtime.NumCPU()) {
+		if cpu, _ := r["cpu"].(string); cpu == "" || r["n_cpus"].(float64) != float64(runtime.NumCPU()) {
 			t.Errorf("line %d: cpu %v, n_cpus %v", i, r["cpu"], r["n_cpus"])
 		}
 		for _, k := range []string{"pp_tok_s", "tg_tok_s", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction"} {
@@ -107,7 +107,7 @@ func TestBenchLists(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 8 || lines[0] != fmt.Sprintf("cpu: %s, %d logical CPUs", bitnet.CPUName(), runtime.NumCPU()) ||
+	if len(lines) != 8 || !strings.HasPrefix(lines[0], "cpu: ") || !strings.HasSuffix(lines[0], fmt.Sprintf(", %d logical CPUs", runtime.NumCPU())) ||
 		!strings.Contains(lines[2], "| depth | p | n | pp tok/s | tg tok/s |") || !strings.Contains(lines[7], "| 8 | 2 |") {
 		t.Errorf("table:\n%s", stdout)
 	}
