@@ -87,10 +87,11 @@ const gemmBlockBytes = 48 << 10
 
 // gemm8MaxActBytes bounds the eight activation rows of the 1×8 prefill
 // kernel: they are read once per weight row and must stay in L1 (32 KiB
-// on Zen 3). Up to the whole of L1 they do: K = 3200 (the 3B) and 4096
-// (Llama3-8B) ran at 115-122 GMAC/s with the 1×8 kernel against 100-111
-// with the 2×4 tile (one thread, same session, taking turns). Past it they
-// do not: K = 6912 and 8640 ran at 85-88 against 106-114 GMAC/s.
+// on Zen 3). Up to the whole of L1 they do: with the 1×8 kernel K = 3200
+// (the 3B) ran at 117-122 GMAC/s against 88-107 with the 2×4 tile, and
+// K = 4096 (Llama3-8B) at 115-117 (one run 92) against 106-111 (one
+// thread, same session, taking turns). Past it they do not: K = 6912 and
+// 8640 ran at 85-88 against 106-114 GMAC/s.
 const gemm8MaxActBytes = 32 << 10
 
 // gemm8MaxRows caps the row block of the 1×8 kernel (its output buffer
