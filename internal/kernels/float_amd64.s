@@ -31,8 +31,10 @@ GLOBL qPerm<>(SB), RODATA|NOPTR, $32
 #define DOT4_SUM DOT4_SUM_OF(Y0, Y1, Y2, Y3, X0, X1)
 
 // DOTS is the body of dotsF32AVX2 and dotsF16AVX2: dst[g·dstStride+j] =
-// the first n values (a multiple of 32) of (q + g·qStride)·(k + j·stride)
-// for j < rows, g < heads. Each key row is taken by every head while it is
+// (q + g·qStride)·(k + j·stride) over qStride values for j < rows,
+// g < heads: the first n (a multiple of 32, at least 32) with the vector
+// loop, then the rest one at a time, each product rounded and added in
+// order, as DotF32's tail was in Go. Each key row is taken by every head while it is
 // in L1, so a group of heads reads the cache once; heads go in pairs that
 // share each load of the row. Each dot has four accumulators over 32
 // values at a time, then DOT4_SUM, as DotF32 (the one-row, one-head case)
@@ -40,10 +42,11 @@ GLOBL qPerm<>(SB), RODATA|NOPTR, $32
 // the half-precision kernel, which widens the keys in registers, gives
 // exactly the float32 kernel's results on the widened keys. shift turns
 // stride into bytes; LOADK puts the next 32 keys at DI into Y8-Y11 and
-// KSTEP is their bytes; PF asks for the same bytes 8 rows on. The
+// KSTEP is their bytes, LOADK1 and KSTEP1 the same for one key; PF asks
+// for the same bytes 8 rows on. The
 // arguments (the same for both kernels) are read here, so the macro comes
 // before the TEXTs that use it.
-#define DOTS(shift, LOADK, KSTEP, PF, l_row, l_pair, l_pair_loop, l_single, l_loop, l_next, l_ret) \
+#define DOTS(shift, LOADK, KSTEP, LOADK1, KSTEP1, PF, l_row, l_pair, l_pair_loop, l_ptail, l_pstore, l_single, l_loop, l_stail, l_sstore, l_next, l_ret) \
 	MOVQ   dst+0(FP), R8;          \
 	MOVQ   k+16(FP), R9;           \
 	MOVQ   stride+24(FP), R10;     \
@@ -91,6 +94,20 @@ l_pair_loop:                       \
 	JNZ    l_pair_loop;            \
 	DOT4_SUM;                      \
 	DOT4_SUM_OF(Y4, Y5, Y6, Y7, X4, X5); \
+	MOVQ   qStride+56(FP), CX;     \
+	SUBQ   n+40(FP), CX;           \
+	JZ     l_pstore;               \
+l_ptail:                           \
+	LOADK1;                        \
+	VMULSS (SI), X8, X9;           \
+	VADDSS X9, X0, X0;             \
+	VMULSS (SI)(AX*1), X8, X9;     \
+	VADDSS X9, X4, X4;             \
+	ADDQ   $4, SI;                 \
+	ADDQ   $KSTEP1, DI;            \
+	DECQ   CX;                     \
+	JNZ    l_ptail;                \
+l_pstore:                          \
 	VMOVSS X0, (R13);              \
 	VMOVSS X4, (R13)(DX*1);        \
 	LEAQ   (R13)(DX*2), R13;       \
@@ -120,6 +137,18 @@ l_loop:                            \
 	DECQ   CX;                     \
 	JNZ    l_loop;                 \
 	DOT4_SUM;                      \
+	MOVQ   qStride+56(FP), CX;     \
+	SUBQ   n+40(FP), CX;           \
+	JZ     l_sstore;               \
+l_stail:                           \
+	LOADK1;                        \
+	VMULSS (SI), X8, X9;           \
+	VADDSS X9, X0, X0;             \
+	ADDQ   $4, SI;                 \
+	ADDQ   $KSTEP1, DI;            \
+	DECQ   CX;                     \
+	JNZ    l_stail;                \
+l_sstore:                          \
 	VMOVSS X0, (R13);              \
 l_next:                            \
 	ADDQ   $4, R8;                 \
@@ -298,6 +327,10 @@ l_done:                            \
 	VCVTPH2PS 16(DI), Y9;  \
 	VCVTPH2PS 32(DI), Y10; \
 	VCVTPH2PS 48(DI), Y11
+
+// One key value at DI, as float32, into X8 (the tails of DOTS).
+#define LOADK1_F32 VMOVSS (DI), X8
+#define LOADK1_F16 VPINSRW $0, (DI), X8, X8; VCVTPH2PS X8, X8
 
 #define PF_F32 PREFETCHT0 (DI)(R10*8); PREFETCHT0 64(DI)(R10*8)
 #define PF_F16 PREFETCHT0 (DI)(R10*8)
@@ -707,12 +740,12 @@ dbf_done:
 
 // func dotsF32AVX2(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 TEXT ·dotsF32AVX2(SB), NOSPLIT, $0-72
-	DOTS(2, LOADK_F32, 128, PF_F32, dots_row, dots_pair, dots_pair_loop, dots_single, dots_loop, dots_next, dots_ret)
+	DOTS(2, LOADK_F32, 128, LOADK1_F32, 4, PF_F32, dots_row, dots_pair, dots_pair_loop, dots_ptail, dots_pstore, dots_single, dots_loop, dots_stail, dots_sstore, dots_next, dots_ret)
 
 // func dotsF16AVX2(dst, q *float32, k *uint16, stride, rows, n, heads, qStride, dstStride int)
 // stride counts halves.
 TEXT ·dotsF16AVX2(SB), NOSPLIT, $0-72
-	DOTS(1, LOADK_F16, 64, PF_F16, dots16_row, dots16_pair, dots16_pair_loop, dots16_single, dots16_loop, dots16_next, dots16_ret)
+	DOTS(1, LOADK_F16, 64, LOADK1_F16, 2, PF_F16, dots16_row, dots16_pair, dots16_pair_loop, dots16_ptail, dots16_pstore, dots16_single, dots16_loop, dots16_stail, dots16_sstore, dots16_next, dots16_ret)
 
 // func weightedSumAVX2(dst *float32, w *float32, n int, src *float32, stride, cols int)
 // dst[i] = Σ_j w[j]·src[j*stride+i] for i < cols (a multiple of 8): the

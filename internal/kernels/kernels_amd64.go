@@ -289,18 +289,21 @@ func dotF32AVX2Go(a, b []float32) float32 {
 	n := len(a)
 	_ = b[:n]
 	v := n &^ 31
-	var acc float32
-	if v > 0 {
-		dotsF32AVX2(&acc, &a[0], &b[0], 0, 1, v, 1, 0, 0)
+	if v == 0 {
+		return dotF32Tail(0, a, b[:n])
 	}
-	return dotF32Tail(acc, a[v:], b[v:n])
+	// One row and one head of the group kernel, its tail included, so
+	// DotF32 and GroupDots agree to the bit.
+	var acc float32
+	dotsF32AVX2(&acc, &a[0], &b[0], 0, 1, v, 1, n, 0)
+	return acc
 }
 
 //go:noescape
 func dotsF32AVX2(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 
 func dotsF32AVX2Go(dst, q, k []float32, stride, rows, heads, dstStride int) {
-	dotsWith(dotsF32AVX2, 32, dotF32Tail, dotsF32Generic, dst, q, k, stride, rows, heads, dstStride)
+	dotsWith(dotsF32AVX2, 32, nil, dotsF32Generic, dst, q, k, stride, rows, heads, dstStride)
 }
 
 //go:noescape
@@ -308,7 +311,7 @@ func dotsF16AVX2(dst, q *float32, k *uint16, stride, rows, n, heads, qStride, ds
 
 // dotsF16AVX2Go is dotsF32AVX2Go on keys widened in registers.
 func dotsF16AVX2Go(dst, q []float32, k []uint16, stride, rows, heads, dstStride int) {
-	dotsWith(dotsF16AVX2, 32, dotF16TailQK, dotsF16Generic, dst, q, k, stride, rows, heads, dstStride)
+	dotsWith(dotsF16AVX2, 32, nil, dotsF16Generic, dst, q, k, stride, rows, heads, dstStride)
 }
 
 //go:noescape

@@ -192,7 +192,9 @@ func weightedSumsWith[K float32 | uint16](kern func(dst, w *float32, n int, src 
 // dotsWith runs a multi-row, multi-head dot kernel (dotsF32 or dotsF16),
 // which runs the level's DotF32 loop and reduction once per key row and
 // head over the first multiple of step values, then adds each dot's tail
-// as that DotF32 does; the callers have checked the lengths.
+// as that DotF32 does: tail, or the kernel itself where tail is nil (the
+// kernel gets the head size as qStride); the callers have checked the
+// lengths.
 func dotsWith[K float32 | uint16](kern func(dst, q *float32, k *K, stride, rows, n, heads, qStride, dstStride int), step int,
 	tail func(acc float32, q []float32, k []K) float32, generic func(dst, q []float32, k []K, stride, rows, heads, dstStride int),
 	dst, q []float32, k []K, stride, rows, heads, dstStride int) {
@@ -203,7 +205,7 @@ func dotsWith[K float32 | uint16](kern func(dst, q *float32, k *K, stride, rows,
 		return
 	}
 	kern(&dst[0], &q[0], &k[0], stride, rows, v, heads, n, dstStride)
-	if v < n {
+	if v < n && tail != nil {
 		for g := range heads {
 			for j := range rows {
 				d := &dst[g*dstStride+j]
@@ -212,9 +214,6 @@ func dotsWith[K float32 | uint16](kern func(dst, q *float32, k *K, stride, rows,
 		}
 	}
 }
-
-// dotF16TailQK is dotF16Tail with dotsWith's argument order.
-func dotF16TailQK(acc float32, q []float32, k []uint16) float32 { return dotF16Tail(acc, k, q) }
 
 // prefetch asks for the n bytes at p to be brought into L1, a cache line at
 // a time, and returns at once.
