@@ -1218,3 +1218,50 @@ silu_loop:
 silu_done:
 	VZEROUPPER
 	RET
+
+// func wsumsTail4AVX2(dst, w *float32, n int, src *float32, stride, heads, wStride, dstStride int)
+// dst[g·dstStride+i] += Σ_j w[g·wStride+j]·src[j·stride+i] for i < 4 and
+// g < heads: the four value columns past the vector kernels' multiple of
+// 8 (the 3B's head size 100), each product rounded and then added, in
+// order of j, as the Go tail (Axpy) does, so both give the same bits.
+TEXT ·wsumsTail4AVX2(SB), NOSPLIT, $0-64
+	MOVQ  dst+0(FP), DI
+	MOVQ  w+8(FP), R8
+	MOVQ  n+16(FP), R9
+	MOVQ  src+24(FP), R10
+	MOVQ  stride+32(FP), R11
+	SHLQ  $2, R11
+	MOVQ  heads+40(FP), CX
+	MOVQ  wStride+48(FP), R12
+	SHLQ  $2, R12
+	MOVQ  dstStride+56(FP), R13
+	SHLQ  $2, R13
+	TESTQ CX, CX
+	JZ    wt4_ret
+
+wt4_head:
+	VMOVUPS (DI), X0
+	MOVQ    R8, SI
+	MOVQ    R10, BX
+	MOVQ    R9, DX
+	TESTQ   DX, DX
+	JZ      wt4_store
+
+wt4_row:
+	VBROADCASTSS (SI), X1
+	VMULPS       (BX), X1, X2
+	VADDPS       X2, X0, X0
+	ADDQ         $4, SI
+	ADDQ         R11, BX
+	DECQ         DX
+	JNZ          wt4_row
+
+wt4_store:
+	VMOVUPS X0, (DI)
+	ADDQ    R13, DI
+	ADDQ    R12, R8
+	DECQ    CX
+	JNZ     wt4_head
+
+wt4_ret:
+	RET

@@ -70,6 +70,37 @@ func siluMulAVX2(gate, u *float32, n int)
 //go:noescape
 func weightedSumAVX2(dst *float32, w *float32, n int, src *float32, stride, cols int)
 
+//go:noescape
+func wsumsTail4AVX2(dst, w *float32, n int, src *float32, stride, heads, wStride, dstStride int)
+
+// weightedSumsTailAVX2 adds the value columns past the kernels' multiple
+// of 8: four in assembly, the rest in Go, in the same order (products
+// rounded, then added row by row), so WeightedSum and GroupWeightedSums,
+// which both end here, agree to the bit.
+func weightedSumsTailAVX2(dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []float32, stride int) {
+	if rows == 0 {
+		return
+	}
+	c4 := cols &^ 3
+	if c4 > 0 {
+		_ = src[(rows-1)*stride+c4-1]
+		_ = dst[(heads-1)*dstStride+c4-1]
+		_ = w[(heads-1)*wStride+rows-1]
+		for c := 0; c < c4; c += 4 {
+			wsumsTail4AVX2(&dst[c], &w[0], rows, &src[c], stride, heads, wStride, dstStride)
+		}
+	}
+	if c4 < cols {
+		weightedSumsGeneric(dst[c4:], dstStride, cols-c4, w, wStride, rows, heads, src[c4:], stride)
+	}
+}
+
+// weightedSumTailAVX2 is weightedSumGeneric through weightedSumsTailAVX2.
+func weightedSumTailAVX2(dst, w, src []float32, stride int) {
+	clear(dst)
+	weightedSumsTailAVX2(dst, 0, len(dst), w, 0, len(w), 1, src, stride)
+}
+
 func dotI2SAVX2Go(w []byte, x []int8) int32 {
 	nb := len(x) / BlockWeights
 	if nb == 0 {
@@ -282,7 +313,7 @@ func squaredReLUMulAVX2Go(g, u []float32) {
 func siluMulAVX2Go(g, u []float32) { gatedWith(g, u, 8, siluMulAVX2, siluMulGeneric) }
 
 func weightedSumAVX2Go(dst, w, src []float32, stride int) {
-	weightedSumWith(dst, w, src, stride, 8, weightedSumAVX2)
+	weightedSumWith(dst, w, src, stride, 8, weightedSumAVX2, weightedSumTailAVX2)
 }
 
 func dotF32AVX2Go(a, b []float32) float32 {
@@ -327,7 +358,7 @@ func weightedSumsF16AVX2Go(dst []float32, dstStride, cols int, w []float32, wStr
 func weightedSumsAVX2(dst, w *float32, n int, src *float32, stride, cols, heads, wStride, dstStride int)
 
 func weightedSumsAVX2Go(dst []float32, dstStride, cols int, w []float32, wStride, rows, heads int, src []float32, stride int) {
-	weightedSumsWith(weightedSumsAVX2, 8, weightedSumsGeneric, dst, dstStride, cols, w, wStride, rows, heads, src, stride)
+	weightedSumsWith(weightedSumsAVX2, 8, weightedSumsTailAVX2, dst, dstStride, cols, w, wStride, rows, heads, src, stride)
 }
 
 //go:noescape

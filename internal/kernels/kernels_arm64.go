@@ -168,7 +168,7 @@ func dotBF16NEONGo(row []uint16, x []float32) float32 {
 func weightedSumNEON(dst *float32, w *float32, n int, src *float32, stride, cols int)
 
 func weightedSumNEONGo(dst, w, src []float32, stride int) {
-	weightedSumWith(dst, w, src, stride, 4, weightedSumNEON)
+	weightedSumWith(dst, w, src, stride, 4, weightedSumNEON, weightedSumGeneric)
 }
 
 //go:noescape

@@ -97,7 +97,10 @@ func ropeNeoXWith(x, cos, sin []float32, step int, rope func(x, cos, sin *float3
 	ropePairs(x, cos, sin, v)
 }
 
-func weightedSumWith(dst, w, src []float32, stride, step int, f func(dst *float32, w *float32, n int, src *float32, stride, cols int)) {
+// weightedSumWith runs a WeightedSum kernel over the first multiple of
+// step columns and tail over the rest.
+func weightedSumWith(dst, w, src []float32, stride, step int, f func(dst *float32, w *float32, n int, src *float32, stride, cols int),
+	tail func(dst, w, src []float32, stride int)) {
 	cols := len(dst) &^ (step - 1)
 	if cols > 0 {
 		if len(w) == 0 {
@@ -107,7 +110,7 @@ func weightedSumWith(dst, w, src []float32, stride, step int, f func(dst *float3
 		f(&dst[0], &w[0], len(w), &src[0], stride, cols)
 	}
 	if cols < len(dst) {
-		weightedSumGeneric(dst[cols:], w, src[cols:], stride)
+		tail(dst[cols:], w, src[cols:], stride)
 	}
 }
 
