@@ -271,11 +271,13 @@ dbf_done:
 	RET
 
 // func dotsF32NEON(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
-// dst[g·dstStride+j] = the first n values (a multiple of 16) of
-// (q + g·qStride)·(k + j·stride) for j < rows, g < heads: every head takes
-// each key row while it is in L1. Each dot has four accumulators over 16
-// values at a time, then DOT4_SUM; DotF32 is the one-row, one-head case, so
-// DotsF32, GroupDots and DotF32 agree exactly.
+// dst[g·dstStride+j] = (q + g·qStride)·(k + j·stride) over qStride values
+// for j < rows, g < heads: every head takes each key row while it is in
+// L1. Each dot has four accumulators over the first n values (a multiple
+// of 16, at least 16), 16 at a time, then DOT4_SUM, then adds the rest one
+// at a time with FMADD, as the Go tail it replaced compiled to on arm64;
+// DotF32 is the one-row, one-head case, so DotsF32, GroupDots and DotF32
+// agree exactly.
 TEXT ·dotsF32NEON(SB), NOSPLIT, $0-72
 	MOVD dst+0(FP), R3
 	MOVD k+16(FP), R4
@@ -311,6 +313,19 @@ dots_loop:
 	BNE    dots_loop
 
 	DOT4_SUM
+	MOVD   qStride+56(FP), R12
+	MOVD   n+40(FP), R13
+	SUBS   R13, R12, R12
+	BEQ    dots_store
+
+dots_tail:
+	FMOVS.P 4(R0), F1
+	FMOVS.P 4(R1), F2
+	FMADDS  F2, F0, F1, F0
+	SUBS    $1, R12, R12
+	BNE     dots_tail
+
+dots_store:
 	FMOVS F0, (R8)
 	ADD   R10, R8
 	ADD   R9, R7

@@ -334,7 +334,7 @@ func dotF32AVX2Go(a, b []float32) float32 {
 func dotsF32AVX2(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 
 func dotsF32AVX2Go(dst, q, k []float32, stride, rows, heads, dstStride int) {
-	dotsWith(dotsF32AVX2, 32, nil, dotsF32Generic, dst, q, k, stride, rows, heads, dstStride)
+	dotsWith(dotsF32AVX2, 32, dotsF32Generic, dst, q, k, stride, rows, heads, dstStride)
 }
 
 //go:noescape
@@ -342,7 +342,7 @@ func dotsF16AVX2(dst, q *float32, k *uint16, stride, rows, n, heads, qStride, ds
 
 // dotsF16AVX2Go is dotsF32AVX2Go on keys widened in registers.
 func dotsF16AVX2Go(dst, q []float32, k []uint16, stride, rows, heads, dstStride int) {
-	dotsWith(dotsF16AVX2, 32, nil, dotsF16Generic, dst, q, k, stride, rows, heads, dstStride)
+	dotsWith(dotsF16AVX2, 32, dotsF16Generic, dst, q, k, stride, rows, heads, dstStride)
 }
 
 //go:noescape

@@ -214,18 +214,20 @@ func dotF32NEONGo(a, b []float32) float32 {
 	n := len(a)
 	_ = b[:n]
 	v := n &^ 15
-	var acc float32
-	if v > 0 {
-		dotsF32NEON(&acc, &a[0], &b[0], 0, 1, v, 1, 0, 0)
+	if v == 0 {
+		return dotF32Tail(0, a, b[:n])
 	}
-	return dotF32Tail(acc, a[v:], b[v:n])
+	// One row and one head of the group kernel, its tail included.
+	var acc float32
+	dotsF32NEON(&acc, &a[0], &b[0], 0, 1, v, 1, n, 0)
+	return acc
 }
 
 //go:noescape
 func dotsF32NEON(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 
 func dotsF32NEONGo(dst, q, k []float32, stride, rows, heads, dstStride int) {
-	dotsWith(dotsF32NEON, 16, dotF32Tail, dotsF32Generic, dst, q, k, stride, rows, heads, dstStride)
+	dotsWith(dotsF32NEON, 16, dotsF32Generic, dst, q, k, stride, rows, heads, dstStride)
 }
 
 //go:noescape

@@ -194,12 +194,12 @@ func weightedSumsWith[K float32 | uint16](kern func(dst, w *float32, n int, src 
 
 // dotsWith runs a multi-row, multi-head dot kernel (dotsF32 or dotsF16),
 // which runs the level's DotF32 loop and reduction once per key row and
-// head over the first multiple of step values, then adds each dot's tail
-// as that DotF32 does: tail, or the kernel itself where tail is nil (the
-// kernel gets the head size as qStride); the callers have checked the
+// head over the first multiple of step values and then adds each dot's
+// tail itself (it gets the head size as qStride), or the generic code
+// where the heads are shorter than step; the callers have checked the
 // lengths.
 func dotsWith[K float32 | uint16](kern func(dst, q *float32, k *K, stride, rows, n, heads, qStride, dstStride int), step int,
-	tail func(acc float32, q []float32, k []K) float32, generic func(dst, q []float32, k []K, stride, rows, heads, dstStride int),
+	generic func(dst, q []float32, k []K, stride, rows, heads, dstStride int),
 	dst, q []float32, k []K, stride, rows, heads, dstStride int) {
 	n := len(q) / heads
 	v := n &^ (step - 1)
@@ -208,14 +208,6 @@ func dotsWith[K float32 | uint16](kern func(dst, q *float32, k *K, stride, rows,
 		return
 	}
 	kern(&dst[0], &q[0], &k[0], stride, rows, v, heads, n, dstStride)
-	if v < n && tail != nil {
-		for g := range heads {
-			for j := range rows {
-				d := &dst[g*dstStride+j]
-				*d = tail(*d, q[g*n+v:(g+1)*n], k[j*stride+v:j*stride+n])
-			}
-		}
-	}
 }
 
 // prefetch asks for the n bytes at p to be brought into L1, a cache line at
