@@ -31,21 +31,20 @@ GLOBL qPerm<>(SB), RODATA|NOPTR, $32
 #define DOT4_SUM DOT4_SUM_OF(Y0, Y1, Y2, Y3, X0, X1)
 
 // DOTS is the body of dotsF32AVX2 and dotsF16AVX2: dst[g·dstStride+j] =
-// (q + g·qStride)·(k + j·stride) over qStride values for j < rows,
-// g < heads: the first n (a multiple of 32, at least 32) with the vector
-// loop, then the rest one at a time, each product rounded and added in
-// order, as DotF32's tail was in Go. Each key row is taken by every head while it is
-// in L1, so a group of heads reads the cache once; heads go in pairs that
-// share each load of the row. Each dot has four accumulators over 32
-// values at a time, then DOT4_SUM, as DotF32 (the one-row, one-head case)
-// does, so every level's DotsF32, GroupDots and DotF32 agree exactly, and
-// the half-precision kernel, which widens the keys in registers, gives
-// exactly the float32 kernel's results on the widened keys. shift turns
-// stride into bytes; LOADK puts the next 32 keys at DI into Y8-Y11 and
-// KSTEP is their bytes, LOADK1 and KSTEP1 the same for one key; PF asks
-// for the same bytes 8 rows on. The
-// arguments (the same for both kernels) are read here, so the macro comes
-// before the TEXTs that use it.
+// (q + g·qStride)·(k + j·stride) over qStride values, for j < rows and
+// g < heads. Each key row is taken by every head while it is in L1, so a
+// group of heads reads the cache once; heads go in pairs that share each
+// load of the row. Each dot has four accumulators over the first n values
+// (a multiple of 32, at least 32), 32 at a time, then DOT4_SUM, then adds
+// the rest one at a time, each product rounded and then added, as the Go
+// tail it replaced did. DotF32 is the one-row, one-head case, so every
+// level's DotsF32, GroupDots and DotF32 agree exactly, and the
+// half-precision kernel, which widens the keys in registers, gives exactly
+// the float32 kernel's results on the widened keys. shift turns stride
+// into bytes; LOADK puts the next 32 keys at DI into Y8-Y11 and KSTEP is
+// their bytes, LOADK1 and KSTEP1 the same for one key; PF asks for the
+// same bytes 8 rows on. The arguments (the same for both kernels) are read
+// here, so the macro comes before the TEXTs that use it.
 #define DOTS(shift, LOADK, KSTEP, LOADK1, KSTEP1, PF, l_row, l_pair, l_pair_loop, l_ptail, l_pstore, l_single, l_loop, l_stail, l_sstore, l_next, l_ret) \
 	MOVQ   dst+0(FP), R8;          \
 	MOVQ   k+16(FP), R9;           \
