@@ -30,6 +30,17 @@ GLOBL qPerm<>(SB), RODATA|NOPTR, $32
 
 #define DOT4_SUM DOT4_SUM_OF(Y0, Y1, Y2, Y3, X0, X1)
 
+// ZERO_Y0_Y7 zeroes eight accumulators (DOTS, the F16 GEMVs, weightedSum).
+#define ZERO_Y0_Y7 \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7
+
 // DOTS is the body of dotsF32AVX2 and dotsF16AVX2: dst[g·dstStride+j] =
 // (q + g·qStride)·(k + j·stride) over qStride values, for j < rows and
 // g < heads. Each key row is taken by every head while it is in L1, so a
@@ -68,14 +79,7 @@ l_pair:                            \
 	MOVQ   R9, DI;                 \
 	MOVQ   n+40(FP), CX;           \
 	SHRQ   $5, CX;                 \
-	VXORPS Y0, Y0, Y0;             \
-	VXORPS Y1, Y1, Y1;             \
-	VXORPS Y2, Y2, Y2;             \
-	VXORPS Y3, Y3, Y3;             \
-	VXORPS Y4, Y4, Y4;             \
-	VXORPS Y5, Y5, Y5;             \
-	VXORPS Y6, Y6, Y6;             \
-	VXORPS Y7, Y7, Y7;             \
+	ZERO_Y0_Y7;                    \
 l_pair_loop:                       \
 	PF;                            \
 	LOADK;                         \
@@ -528,19 +532,9 @@ df16_done:
 	PF_512((R8));        \
 	PF_512((R8)(BX*1))
 
-// ZERO_Y0_Y7 zeroes eight accumulators, here the two chains of four dots.
-// F16_REDUCE4 reduces those to the four dots in X0, in the order described
-// above (c0+c1, then ((v0+v1)+(v2+v3)) + ((v4+v5)+(v6+v7))).
-#define ZERO_Y0_Y7 \
-	VXORPS Y0, Y0, Y0; \
-	VXORPS Y1, Y1, Y1; \
-	VXORPS Y2, Y2, Y2; \
-	VXORPS Y3, Y3, Y3; \
-	VXORPS Y4, Y4, Y4; \
-	VXORPS Y5, Y5, Y5; \
-	VXORPS Y6, Y6, Y6; \
-	VXORPS Y7, Y7, Y7
-
+// F16_REDUCE4 reduces the two chains of four dots (Y0-Y7) to the four
+// dots in X0, in the order described above (c0+c1, then
+// ((v0+v1)+(v2+v3)) + ((v4+v5)+(v6+v7))).
 #define F16_REDUCE4 \
 	VADDPS       Y1, Y0, Y0; \
 	VADDPS       Y3, Y2, Y2; \

@@ -269,11 +269,7 @@ func gemvF16x2AVX2Go(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
 		return
 	}
 	gemvF16x2AVX2(&d0[0], &d1[0], &rows[0], k, pairs, &x0[0], &x1[0], v)
-	for i := 0; i < 2*pairs; i++ {
-		row := rows[i*k+v : (i+1)*k]
-		d0[i] = dotF16Tail(d0[i], row, x0[v:k])
-		d1[i] = dotF16Tail(d1[i], row, x1[v:k])
-	}
+	addF16Tails2(d0[:2*pairs], d1, rows, k, v, x0, x1)
 	if r > 2*pairs {
 		last := rows[2*pairs*k : r*k]
 		gemvF16AVX2Go(d0[2*pairs:r], last, k, x0)
@@ -316,19 +312,7 @@ func weightedSumAVX2Go(dst, w, src []float32, stride int) {
 	weightedSumWith(dst, w, src, stride, 8, weightedSumAVX2, weightedSumTailAVX2)
 }
 
-func dotF32AVX2Go(a, b []float32) float32 {
-	n := len(a)
-	_ = b[:n]
-	v := n &^ 31
-	if v == 0 {
-		return dotF32Tail(0, a, b[:n])
-	}
-	// One row and one head of the group kernel, its tail included, so
-	// DotF32 and GroupDots agree to the bit.
-	var acc float32
-	dotsF32AVX2(&acc, &a[0], &b[0], 0, 1, v, 1, n, 0)
-	return acc
-}
+func dotF32AVX2Go(a, b []float32) float32 { return dotF32With(a, b, 32, dotsF32AVX2) }
 
 //go:noescape
 func dotsF32AVX2(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)

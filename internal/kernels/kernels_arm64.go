@@ -143,11 +143,7 @@ func gemvF16x2NEONGo(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
 		clear(d0)
 		clear(d1)
 	}
-	for i := range d0 {
-		row := rows[i*k+v : (i+1)*k]
-		d0[i] = dotF16Tail(d0[i], row, x0[v:k])
-		d1[i] = dotF16Tail(d1[i], row, x1[v:k])
-	}
+	addF16Tails2(d0, d1, rows, k, v, x0, x1)
 }
 
 func dotBF16NEONGo(row []uint16, x []float32) float32 {
@@ -210,18 +206,7 @@ func squaredReLUMulNEONGo(g, u []float32) {
 
 func ropeNeoXNEONGo(x, cos, sin []float32) { ropeNeoXWith(x, cos, sin, 4, ropeNeoXNEON) }
 
-func dotF32NEONGo(a, b []float32) float32 {
-	n := len(a)
-	_ = b[:n]
-	v := n &^ 15
-	if v == 0 {
-		return dotF32Tail(0, a, b[:n])
-	}
-	// One row and one head of the group kernel, its tail included.
-	var acc float32
-	dotsF32NEON(&acc, &a[0], &b[0], 0, 1, v, 1, n, 0)
-	return acc
-}
+func dotF32NEONGo(a, b []float32) float32 { return dotF32With(a, b, 16, dotsF32NEON) }
 
 //go:noescape
 func dotsF32NEON(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)

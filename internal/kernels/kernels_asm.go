@@ -192,6 +192,32 @@ func weightedSumsWith[K float32 | uint16](kern func(dst, w *float32, n int, src 
 	}
 }
 
+// dotF32With is DotF32 through a dots kernel: one row and one head, its
+// tail included, so DotF32, DotsF32 and GroupDots agree to the bit; rows
+// shorter than step take the generic loop.
+func dotF32With(a, b []float32, step int, kern func(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)) float32 {
+	n := len(a)
+	_ = b[:n]
+	v := n &^ (step - 1)
+	if v == 0 {
+		return dotF32Tail(0, a, b[:n])
+	}
+	var acc float32
+	kern(&acc, &a[0], &b[0], 0, 1, v, 1, n, 0)
+	return acc
+}
+
+// addF16Tails2 adds to d0[i] and d1[i], for each of their rows, the
+// products of values v..k-1 of row i with x0 and x1, as GemvF16 adds its
+// tails.
+func addF16Tails2(d0, d1 []float32, rows []uint16, k, v int, x0, x1 []float32) {
+	for i := range d0 {
+		row := rows[i*k+v : (i+1)*k]
+		d0[i] = dotF16Tail(d0[i], row, x0[v:k])
+		d1[i] = dotF16Tail(d1[i], row, x1[v:k])
+	}
+}
+
 // dotsWith runs a multi-row, multi-head dot kernel (dotsF32 or dotsF16),
 // which runs the level's DotF32 loop and reduction once per key row and
 // head over the first multiple of step values and then adds each dot's
