@@ -38,9 +38,10 @@ func newBenchCmd() *cobra.Command {
 		Long: `Measure prompt processing (pp: one batch of -p tokens) and text generation
 (tg: -n tokens one at a time) in tokens/s, like llama-bench, with the spread
 over -r repetitions. -d puts that many tokens in the KV cache before each
-test, as in a long chat, so that attention reads that much context. Also print the bytes read per decoded token, the memory
-read bandwidth measured on the spot, and the fraction of the bandwidth limit
-that decode reaches.
+test, as in a long chat, so that attention reads that much context. Also
+print the bytes read per decoded token, the memory read bandwidth measured
+on the spot, and the fraction of the bandwidth limit that decode reaches.
+A length of 0 skips its test, shown as "-".
 
 -t, --isa, -p, -n and -d take comma-separated lists; every combination is
 measured, on one loaded model per thread count and level.
@@ -114,6 +115,9 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 						for _, d := range depths {
 							for _, p := range pps {
 								for _, n := range tgs {
+									if p == 0 && n == 0 && (slices.Max(pps) > 0 || slices.Max(tgs) > 0) {
+										continue // a combination that measures nothing
+									}
 									r, err := m.Bench(cmd.Context(), bitnet.BenchOptions{Prompt: p, Gen: n, Depth: d, Reps: reps, BandwidthBytes: bwBytes})
 									if err != nil {
 										eng.Close()
@@ -186,9 +190,19 @@ func printBench(cmd *cobra.Command, rows []bitnet.BenchResult, asJSON, asCSV, as
 		header = slices.Concat(header[:6], []string{"p", "n", "pp tok/s", "tg tok/s"}, header[8:])
 	}
 	cells := func(r bitnet.BenchResult) []string {
-		c := []string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, r.KVType, strconv.Itoa(r.Depth), fmt.Sprintf("%.2f ± %.2f", r.PPTokS, r.PPStd),
-			fmt.Sprintf("%.2f ± %.2f", r.TGTokS, r.TGStd), fmt.Sprintf("%.1f", float64(r.BytesPerToken)/1e6),
-			fmt.Sprintf("%.1f", r.BandwidthGBs), fmt.Sprintf("%.1f", r.TGLimitTokS), fmt.Sprintf("%.0f%%", 100*r.BandwidthFrac)}
+		// A skipped test (-p 0 or -n 0) shows "-", as no measurement,
+		// rather than a rate of 0.
+		rate, frac := "-", "-"
+		if r.GenTokens > 0 {
+			rate, frac = fmt.Sprintf("%.2f ± %.2f", r.TGTokS, r.TGStd), fmt.Sprintf("%.0f%%", 100*r.BandwidthFrac)
+		}
+		pp := "-"
+		if r.PromptTokens > 0 {
+			pp = fmt.Sprintf("%.2f ± %.2f", r.PPTokS, r.PPStd)
+		}
+		c := []string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, r.KVType, strconv.Itoa(r.Depth), pp,
+			rate, fmt.Sprintf("%.1f", float64(r.BytesPerToken)/1e6),
+			fmt.Sprintf("%.1f", r.BandwidthGBs), fmt.Sprintf("%.1f", r.TGLimitTokS), frac}
 		if mixed {
 			c = slices.Concat(c[:6], []string{strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens)}, c[6:])
 		}

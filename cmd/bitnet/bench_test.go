@@ -108,8 +108,27 @@ func TestBenchLists(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	if len(lines) != 8 || !strings.HasPrefix(lines[0], "cpu: ") || !strings.HasSuffix(lines[0], fmt.Sprintf(", %d logical CPUs", runtime.NumCPU())) ||
-		!strings.Contains(lines[2], "| depth | p | n | pp tok/s | tg tok/s |") || !strings.Contains(lines[7], "| 8 | 2 |") {
+		!strings.Contains(lines[2], "| depth | p | n | pp tok/s | tg tok/s |") || !strings.Contains(lines[7], "| 8 | 2 |") ||
+		!strings.Contains(lines[6], "| 8 | 0 | ") || !strings.Contains(lines[6], " | - | ") || !strings.HasSuffix(lines[6], " | - |") || strings.Contains(lines[7], " - ") {
 		t.Errorf("table:\n%s", stdout)
+	}
+}
+
+// A list with 0 skips that test in the other lengths' rows, and the
+// combination that would measure nothing is left out.
+func TestBenchSkippedTests(t *testing.T) {
+	code, stdout, stderr := cli(t, "", "bench", "-p", "0,4", "-n", "0,2", "-r", "1", "-t", "1", "--bandwidth-bytes", "8388608", "--csv")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var got []string
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		got = append(got, f[13]+"/"+f[14])
+	}
+	if want := []string{"0/2", "4/0", "4/2"}; !slices.Equal(got, want) {
+		t.Errorf("rows p/n %v, want %v", got, want)
 	}
 }
 
