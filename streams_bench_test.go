@@ -11,19 +11,25 @@ import (
 )
 
 // BenchmarkStreams measures total decode throughput with 1 and 8 concurrent
-// generations on the synthetic bitnet-b1.58-2B-4T shape. The engine
-// advances all active sequences in one forward pass, so 8 streams share
-// each read of the weights:
+// generations on the synthetic bitnet-b1.58-2B-4T shape, with its F16 and
+// with a Q6_K lm_head. The engine advances all active sequences in one
+// forward pass, so 8 streams share each read of the weights:
 //
 //	go test -run '^$' -bench Streams -benchtime 1x .
 func BenchmarkStreams(b *testing.B) {
+	for _, embd := range []string{"f16", "q6_k"} {
+		b.Run(embd, func(b *testing.B) { benchStreams(b, embd) })
+	}
+}
+
+func benchStreams(b *testing.B, embd string) {
 	ctx := context.Background()
 	eng, err := bitnet.NewEngine(bitnet.Options{Slots: 8})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer eng.Close()
-	m, err := eng.LoadSynthetic("bitnet-b1.58-2B-4T", "f16")
+	m, err := eng.LoadSynthetic("bitnet-b1.58-2B-4T", embd)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -257,6 +257,32 @@ func BenchmarkGemvBlockQ(b *testing.B) {
 	}
 }
 
+// A batch's Q6_K lm_head, as GemvF16x2's: 32 rows of 2560 (26 KB, in
+// L1/L2), two vectors with GemvQ6KQ8Kx2 against GemvQ6KQ8K called twice.
+func BenchmarkGemvQ6KQ8Kx2(b *testing.B) {
+	const rows, k = 32, 2560
+	r := rand.New(rand.NewPCG(13, 13))
+	m := randQ6K(r, rows, k)
+	var a0, a1 Q8K
+	QuantizeQ8K(&a0, randF32(r, k))
+	QuantizeQ8K(&a1, randF32(r, k))
+	rb := k / Q6KBlockWeights * Q6KBlockBytes
+	d0, d1 := make([]float32, rows), make([]float32, rows)
+	forEachBenchVariant(b, fmt.Sprintf("pair_%dx%d", rows, k), func(b *testing.B) {
+		for b.Loop() {
+			GemvQ6KQ8Kx2(d0, d1, m, rb, &a0, &a1)
+		}
+		reportMACs(b, float64(2*rows*k))
+	})
+	forEachBenchVariant(b, fmt.Sprintf("twice_%dx%d", rows, k), func(b *testing.B) {
+		for b.Loop() {
+			GemvQ6KQ8K(d0, m, rb, &a0)
+			GemvQ6KQ8K(d1, m, rb, &a1)
+		}
+		reportMACs(b, float64(2*rows*k))
+	})
+}
+
 // Attention scores of one head at position 512: 512 key rows of 128, back
 // to back as the head-major KV cache holds them, against DotF32 called per
 // row.

@@ -146,12 +146,13 @@ GLOBL k6WShuf<>(SB), RODATA|NOPTR, $128
 	VPMADDWD   Y8, v, v;                \
 	VPADDD     v, acc, acc
 
-// One 128-weight half h of the super-block at R10: ql at qlo, qh at qho.
+// One 128-weight half h of the super-block at R10: ql at qlo, qh at qho,
+// each 32 codes multiplied in by MAC.
 // Quarter i takes its low four bits from ql (bytes 0..31 for i = 0, 2 and
 // 32..63 for i = 1, 3; low nibbles for i < 2) and its high two from bits
 // 2i, 2i+1 of qh, moved to bits 4-5. The 16-bit shifts carry bits across
 // bytes, but only into positions the masks clear.
-#define K6_HALF(qlo, qho, h, acc) \
+#define K6_HALF(MAC, qlo, qho, h, acc) \
 	VPMOVSXBW   192+8*h(R10), X9;  \
 	VINSERTI128 $1, X9, Y9, Y9;    \
 	VMOVDQU qlo(R10), Y3;          \
@@ -161,23 +162,23 @@ GLOBL k6WShuf<>(SB), RODATA|NOPTR, $128
 	VPSLLW  $4, Y5, Y7;            \
 	VPAND   Y14, Y7, Y7;           \
 	VPOR    Y7, Y6, Y6;            \
-	K6_MAC(Y6, 128*h, 0, acc);        \
+	MAC(Y6, 128*h, 0, acc);        \
 	VPAND   Y15, Y4, Y6;           \
 	VPSLLW  $2, Y5, Y7;            \
 	VPAND   Y14, Y7, Y7;           \
 	VPOR    Y7, Y6, Y6;            \
-	K6_MAC(Y6, 128*h+32, 1, acc);   \
+	MAC(Y6, 128*h+32, 1, acc);   \
 	VPSRLW  $4, Y3, Y6;            \
 	VPAND   Y15, Y6, Y6;           \
 	VPAND   Y14, Y5, Y7;           \
 	VPOR    Y7, Y6, Y6;            \
-	K6_MAC(Y6, 128*h+64, 2, acc);   \
+	MAC(Y6, 128*h+64, 2, acc);   \
 	VPSRLW  $4, Y4, Y6;            \
 	VPAND   Y15, Y6, Y6;           \
 	VPSRLW  $2, Y5, Y7;            \
 	VPAND   Y14, Y7, Y7;           \
 	VPOR    Y7, Y6, Y6;            \
-	K6_MAC(Y6, 128*h+96, 3, acc)
+	MAC(Y6, 128*h+96, 3, acc)
 
 // The integer part of one super-block at R10 (activations at R12, their
 // sums at R11) into acc: Σ scale·q·x minus 32·Σ scale·bsum (VPMADDWD of
@@ -189,8 +190,8 @@ GLOBL k6WShuf<>(SB), RODATA|NOPTR, $128
 	PREFETCHT0 BQ_PF+192(R10);   \
 	VPXOR      acc, acc, acc;    \
 	VMOVDQU    192(R10), X12;    \
-	K6_HALF(0, 128, 0, acc);     \
-	K6_HALF(64, 160, 1, acc);    \
+	K6_HALF(K6_MAC, 0, 128, 0, acc);     \
+	K6_HALF(K6_MAC, 64, 160, 1, acc);    \
 	VPMOVSXBW  X12, Y1;          \
 	VPMADDWD   (R11), Y1, Y1;    \
 	VPSLLD     $5, Y1, Y1;       \
@@ -270,5 +271,100 @@ k6_store:
 	JNZ    k6_row
 
 k6_ret:
+	VZEROUPPER
+	RET
+
+// K6_MAC for two activation vectors, at R12 and R8, into Y0 and Y2: the
+// codes in v and the shuffled scales serve both.
+#define K6_MAC2(v, xoff, i, acc) \
+	VPMADDUBSW xoff(R12), v, Y10;       \
+	VPMADDUBSW xoff(R8), v, Y11;        \
+	VPSHUFB    k6WShuf<>+32*i(SB), Y9, Y8; \
+	VPMADDWD   Y8, Y10, Y10;            \
+	VPMADDWD   Y8, Y11, Y11;            \
+	VPADDD     Y10, Y0, Y0;             \
+	VPADDD     Y11, Y2, Y2
+
+// func gemvQ6KQ8Kx2AVX2(d0, d1 *float32, data *byte, rows int, xq0, xq1 *int8, xd0, xd1 *float32, bs0, bs1 *int16, nb int)
+//
+// gemvQ6KQ8KAVX2 for two activation vectors (xq0, xd0, bs0 into d0 and
+// xq1, xd1, bs1 into d1), unpacking each super-block's codes once for
+// both. The integer sums are exact and each float accumulates as in the
+// one-vector kernel, so the results are its own bit for bit. The two
+// vectors' sums of a super-block are reduced across lanes together.
+TEXT ·gemvQ6KQ8Kx2AVX2(SB), NOSPLIT, $0-88
+	MOVQ    d0+0(FP), DI
+	MOVQ    d1+8(FP), SI
+	MOVQ    data+16(FP), R10
+	MOVQ    rows+24(FP), CX
+	VMOVDQU bqLow4<>(SB), Y15
+	VMOVDQU bqBits45<>(SB), Y14
+	TESTQ   CX, CX
+	JZ      k6x2_ret
+
+k6x2_row:
+	MOVQ   xq0+32(FP), R12
+	MOVQ   xq1+40(FP), R8
+	MOVQ   xd0+48(FP), R13
+	MOVQ   xd1+56(FP), R9
+	MOVQ   bs0+64(FP), R11
+	MOVQ   bs1+72(FP), R14
+	MOVQ   nb+80(FP), DX
+	VXORPS X13, X13, X13
+	VXORPS X12, X12, X12
+
+k6x2_block:
+	PREFETCHT0 BQ_PF(R10)
+	PREFETCHT0 BQ_PF+64(R10)
+	PREFETCHT0 BQ_PF+128(R10)
+	PREFETCHT0 BQ_PF+192(R10)
+	VPXOR      Y0, Y0, Y0
+	VPXOR      Y2, Y2, Y2
+	K6_HALF(K6_MAC2, 0, 128, 0, Y0)
+	K6_HALF(K6_MAC2, 64, 160, 1, Y0)
+	VPMOVSXBW  192(R10), Y1
+	VPMADDWD   (R11), Y1, Y7
+	VPSLLD     $5, Y7, Y7
+	VPSUBD     Y7, Y0, Y0
+	VPMADDWD   (R14), Y1, Y1
+	VPSLLD     $5, Y1, Y1
+	VPSUBD     Y1, Y2, Y2
+
+	// As gemvQ6KQ8KAVX2's pairs: Σ0 in lane 0 of X0, Σ1 in lane 0 of X2.
+	VPHADDD      Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD       X1, X0, X0
+	VPHADDD      X0, X0, X0
+	VCVTDQ2PS    X0, X0
+	VMOVSHDUP    X0, X2
+
+	// acc += (d·xd)·Σ for each vector, as K6_ACC.
+	VPBROADCASTW 208(R10), X1
+	VCVTPH2PS    X1, X1
+	VMULSS       (R13), X1, X3
+	VMULSS       X0, X3, X3
+	VADDSS       X3, X13, X13
+	VMULSS       (R9), X1, X4
+	VMULSS       X2, X4, X4
+	VADDSS       X4, X12, X12
+
+	ADDQ $210, R10
+	ADDQ $256, R12
+	ADDQ $256, R8
+	ADDQ $4, R13
+	ADDQ $4, R9
+	ADDQ $32, R11
+	ADDQ $32, R14
+	DECQ DX
+	JNZ  k6x2_block
+
+	VMOVSS X13, (DI)
+	VMOVSS X12, (SI)
+	ADDQ   $4, DI
+	ADDQ   $4, SI
+	DECQ   CX
+	JNZ    k6x2_row
+
+k6x2_ret:
 	VZEROUPPER
 	RET

@@ -135,6 +135,31 @@ func GemvQ6KQ8K(dst []float32, data []byte, rowBytes int, a *Q8K) {
 	gemvQ6KQ8K(dst, data, rowBytes, a)
 }
 
+// GemvQ6KQ8Kx2 is GemvQ6KQ8K for two activation vectors at once, d0 from
+// a0 and d1 from a1: a batch's lm_head, which can then unpack each row
+// once for both. The results are GemvQ6KQ8K's bit for bit.
+func GemvQ6KQ8Kx2(d0, d1 []float32, data []byte, rowBytes int, a0, a1 *Q8K) {
+	d1 = d1[:len(d0)]
+	checkBlockRows(len(d0), rowBytes, Q6KBlockBytes, data)
+	nb := rowBytes / Q6KBlockBytes
+	for _, a := range []*Q8K{a0, a1} {
+		if len(a.D) < nb || len(a.Q) < nb*Q6KBlockWeights || len(a.BSums) < nb*16 {
+			panic("kernels: Q8K activations shorter than the Q6_K rows")
+		}
+	}
+	if len(d0) == 0 {
+		return
+	}
+	gemvQ6KQ8Kx2(d0, d1, data, rowBytes, a0, a1)
+}
+
+// gemvQ6KQ8Kx2ByOne is GemvQ6KQ8Kx2 at the levels without a two-vector
+// kernel.
+func gemvQ6KQ8Kx2ByOne(d0, d1 []float32, data []byte, rowBytes int, a0, a1 *Q8K) {
+	gemvQ6KQ8K(d0, data, rowBytes, a0)
+	gemvQ6KQ8K(d1, data, rowBytes, a1)
+}
+
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n)

@@ -254,6 +254,50 @@ func TestGemvQ6KQ8KExact(t *testing.T) {
 	}
 }
 
+// GemvQ6KQ8Kx2 gives GemvQ6KQ8K's results for each vector bit for bit, at
+// every level, writes nothing past the rows, and panics on short inputs.
+func TestGemvQ6KQ8Kx2(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	for _, rows := range []int{1, 2, 5, 33} {
+		for _, nb := range []int{1, 2, 3, 10} {
+			k := nb * Q6KBlockWeights
+			m := randQ6K(r, rows, k)
+			var a0, a1 Q8K
+			QuantizeQ8K(&a0, randF32(r, k))
+			QuantizeQ8K(&a1, randF32(r, k))
+			forEachVariant(t, func(t *testing.T) {
+				d0, d1 := fill(rows+1, float32(-3)), fill(rows+1, float32(-3))
+				GemvQ6KQ8Kx2(d0[:rows], d1[:rows], m, nb*Q6KBlockBytes, &a0, &a1)
+				w0, w1 := make([]float32, rows), make([]float32, rows)
+				GemvQ6KQ8K(w0, m, nb*Q6KBlockBytes, &a0)
+				GemvQ6KQ8K(w1, m, nb*Q6KBlockBytes, &a1)
+				if d0[rows] != -3 || d1[rows] != -3 {
+					t.Fatalf("%dx%d: wrote past the end", rows, nb)
+				}
+				checkExactF32(t, fmt.Sprintf("%dx%d vector 0", rows, nb), d0[:rows], w0)
+				checkExactF32(t, fmt.Sprintf("%dx%d vector 1", rows, nb), d1[:rows], w1)
+			})
+		}
+	}
+	var a, short Q8K
+	QuantizeQ8K(&a, make([]float32, 512))
+	QuantizeQ8K(&short, make([]float32, 256))
+	for name, f := range map[string]func(){
+		"rows": func() { GemvQ6KQ8Kx2(make([]float32, 3), make([]float32, 3), make([]byte, 2*420), 420, &a, &a) },
+		"d1":   func() { GemvQ6KQ8Kx2(make([]float32, 2), make([]float32, 1), make([]byte, 2*420), 420, &a, &a) },
+		"a1":   func() { GemvQ6KQ8Kx2(make([]float32, 2), make([]float32, 2), make([]byte, 2*420), 420, &a, &short) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s too short: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
 // QuantizeQ8 and QuantizeQ8K on four blocks: random values, zeros, one
 // with -Inf and one with a NaN.
 func TestQuantizeQ8Blocks(t *testing.T) {

@@ -60,6 +60,7 @@ var (
 	ropeNeoX        = ropeNeoXGeneric
 	gemvF16         = gemvF16Generic
 	gemvF16x2       = gemvF16x2ByOne
+	gemvQ6KQ8Kx2    = gemvQ6KQ8Kx2ByOne
 	gemvQ8_0Q8      = gemvQ8_0Q8Generic
 	gemvQ6KQ8K      = gemvQ6KQ8KGeneric
 	sumU64          = sumU64Generic
@@ -112,7 +113,7 @@ func SetLevel(l Level) Level {
 	rmsNorm, squaredReLUMul, siluMul = rmsNormGeneric, squaredReLUMulGeneric, siluMulGeneric
 	softmax, ropeNeoX = softmaxGeneric, ropeNeoXGeneric
 	gemvF16, gemvQ8_0Q8, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Q8Generic, gemvQ6KQ8KGeneric
-	gemvF16x2 = gemvF16x2ByOne
+	gemvF16x2, gemvQ6KQ8Kx2 = gemvF16x2ByOne, gemvQ6KQ8Kx2ByOne
 	sumU64, sumU64PF = sumU64Generic, sumU64Generic
 	level = Generic
 	for _, c := range []Level{AVX2, AVX512, NEON} {

@@ -56,6 +56,7 @@ func installAVX2() {
 	gemvF16x2 = gemvF16x2AVX2Go
 	gemvQ8_0Q8 = gemvQ8_0Q8AVX2Go
 	gemvQ6KQ8K = gemvQ6KQ8KAVX2Go
+	gemvQ6KQ8Kx2 = gemvQ6KQ8Kx2AVX2Go
 	sumU64 = sumU64AVX2Go
 	sumU64PF = sumU64PFAVX2Go
 	dotBF16 = dotBF16AVX2Go

@@ -45,7 +45,9 @@
 // level GemvF16, GemvF16x2 (two vectors, each row widened once for both:
 // a batch's lm_head) and DotF16 agree bit for bit per row, and a GemvQ8_0Q8 or
 // GemvQ6KQ8K row does not depend on the rows passed with it, whichever
-// rows a caller groups together.
+// rows a caller groups together; GemvQ6KQ8Kx2 (two vectors, each row
+// unpacked once for both; AVX2 only, elsewhere GemvQ6KQ8K twice) gives
+// GemvQ6KQ8K's bits.
 //
 // # Files
 //

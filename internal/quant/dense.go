@@ -163,18 +163,26 @@ func (d *Dense) Gemv(dst []float32, lo, hi int, in *Input) {
 }
 
 // GemvBatch is Gemv for several prepared inputs: input i's results for
-// rows lo..hi-1 go to dst[i*ldd+lo : i*ldd+hi]. F16 rows are widened once
-// for each two inputs; the results are Gemv's bit for bit.
+// rows lo..hi-1 go to dst[i*ldd+lo : i*ldd+hi]. F16 rows are widened, and
+// Q6_K rows unpacked, once for each two inputs; the results are Gemv's bit
+// for bit.
 func (d *Dense) GemvBatch(dst []float32, ldd, lo, hi int, ins []Input) {
 	i := 0
-	if d.Type == DenseF16 {
+	out := func(i int) []float32 { return dst[i*ldd+lo : i*ldd+hi] }
+	switch d.Type {
+	case DenseF16:
 		rows := d.u16[lo*d.Cols : hi*d.Cols]
 		for ; i+1 < len(ins); i += 2 {
-			kernels.GemvF16x2(dst[i*ldd+lo:i*ldd+hi], dst[(i+1)*ldd+lo:(i+1)*ldd+hi], rows, d.Cols, ins[i].X, ins[i+1].X)
+			kernels.GemvF16x2(out(i), out(i+1), rows, d.Cols, ins[i].X, ins[i+1].X)
+		}
+	case DenseQ6_K:
+		rows := d.Data[lo*d.rowBytes : hi*d.rowBytes]
+		for ; i+1 < len(ins); i += 2 {
+			kernels.GemvQ6KQ8Kx2(out(i), out(i+1), rows, d.rowBytes, &ins[i].q8k, &ins[i+1].q8k)
 		}
 	}
 	for ; i < len(ins); i++ {
-		d.Gemv(dst[i*ldd+lo:i*ldd+hi], lo, hi, &ins[i])
+		d.Gemv(out(i), lo, hi, &ins[i])
 	}
 }
 

@@ -77,13 +77,13 @@ func TestDenseGemvBlockTypes(t *testing.T) {
 	}
 }
 
-// GemvBatch gives each input Gemv's results bit for bit, for F16 (two
-// inputs at a time, and an odd one left over) and the other types, and
-// writes only its rows of each output.
+// GemvBatch gives each input Gemv's results bit for bit, for F16 and Q6_K
+// (two inputs at a time, and an odd one left over) and the other types,
+// and writes only its rows of each output.
 func TestDenseGemvBatch(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const rows, cols, ldd = 37, 272, 40
-	for _, typ := range []DenseType{DenseF16, DenseBF16, DenseQ8_0} {
+	for _, typ := range []DenseType{DenseF16, DenseBF16, DenseQ8_0, DenseQ6_K} {
 		var data []byte
 		switch typ {
 		case DenseF16, DenseBF16:
@@ -103,10 +103,21 @@ func TestDenseGemvBatch(t *testing.T) {
 				}
 				data = append(data, b...)
 			}
+		case DenseQ6_K:
+			for range rows {
+				b := make([]byte, RowBytesQ6K(512))
+				if err := QuantizeRowQ6K(b, randomRow(r, 512, 0.05)); err != nil {
+					t.Fatal(err)
+				}
+				data = append(data, b...)
+			}
 		}
 		c := cols
-		if typ == DenseQ8_0 {
+		switch typ {
+		case DenseQ8_0:
 			c = cols - 16
+		case DenseQ6_K:
+			c = 512
 		}
 		d, err := NewDense(typ, rows, c, data)
 		if err != nil {
