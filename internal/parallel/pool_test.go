@@ -38,6 +38,24 @@ func TestForCoversOnce(t *testing.T) {
 	}
 }
 
+// A thread takes its own run of chunks front to back, then the others'
+// runs back to front, starting with the next thread's.
+func TestClaimOrder(t *testing.T) {
+	var got []int
+	j := &job{n: 10, grain: 1, segs: make([]segment, 3), fn: func(lo, hi int) { got = append(got, lo) }, done: make(chan struct{}, 1)}
+	for i := range j.segs {
+		j.segs[i].set(i*10/3, (i+1)*10/3)
+	}
+	j.left.Store(10)
+	j.run(1)
+	if want := []int{3, 4, 5, 9, 8, 7, 6, 2, 1, 0}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("thread 1 ran chunks %v, want %v", got, want)
+	}
+	if j.left.Load() != 0 {
+		t.Errorf("%d chunks left", j.left.Load())
+	}
+}
+
 // Results computed per index do not depend on the thread count.
 func TestForDeterministic(t *testing.T) {
 	const n = 5000
