@@ -59,6 +59,7 @@ type BenchResult struct {
 	PromptTokens   int     `json:"n_prompt"`
 	GenTokens      int     `json:"n_gen"`
 	Depth          int     `json:"n_depth"`
+	Parallel       int     `json:"n_parallel"` // sequences run together
 	Reps           int     `json:"reps"`
 	PPTokS         float64 `json:"pp_tok_s"`
 	PPStd          float64 `json:"pp_tok_s_std"`
@@ -83,6 +84,11 @@ type BenchOptions struct {
 	// prefill and decode test starts (llama-bench's -d): attention then
 	// reads that much context, as in a long chat.
 	Depth int
+	// Parallel is how many sequences each test runs together, as the
+	// server's continuous batching does (llama-batched-bench's -npl): one
+	// prefill of Prompt tokens each, then Gen steps of one token each. The
+	// rates count the tokens of all of them; 0 means 1.
+	Parallel int
 	// BandwidthBytes is the buffer the memory test reads (default 1 GiB).
 	// The engine keeps the buffer for its later Bench calls of the same
 	// size (filling it costs seconds), until Close.
@@ -94,9 +100,10 @@ type BenchOptions struct {
 // token reads, and the machine's memory read bandwidth, measured on the
 // spot with the engine's threads.
 func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
-	if o.Prompt < 0 || o.Gen < 0 || o.Reps < 1 || o.Depth < 0 {
-		return BenchResult{}, fmt.Errorf("bench: need prompt >= 0, gen >= 0, depth >= 0, reps >= 1 (got %d, %d, %d, %d)", o.Prompt, o.Gen, o.Depth, o.Reps)
+	if o.Prompt < 0 || o.Gen < 0 || o.Reps < 1 || o.Depth < 0 || o.Parallel < 0 {
+		return BenchResult{}, fmt.Errorf("bench: need prompt >= 0, gen >= 0, depth >= 0, reps >= 1, parallel >= 0 (got %d, %d, %d, %d, %d)", o.Prompt, o.Gen, o.Depth, o.Reps, o.Parallel)
 	}
+	seqs := max(o.Parallel, 1)
 	var res BenchResult
 	err := m.use(func(st *state) error {
 		c := st.m.Config()
@@ -104,7 +111,7 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 			return fmt.Errorf("bench: depth %d + %d tokens exceed the context of %d", o.Depth, max(o.Prompt, o.Gen), c.MaxPos)
 		}
 		s := st.m.Stats()
-		res = BenchResult{Model: m.name, ISA: ISA(), Threads: m.eng.pool.Threads(), PromptTokens: o.Prompt, GenTokens: o.Gen, Depth: o.Depth,
+		res = BenchResult{Model: m.name, ISA: ISA(), Threads: m.eng.pool.Threads(), PromptTokens: o.Prompt, GenTokens: o.Gen, Depth: o.Depth, Parallel: seqs,
 			Reps: o.Reps, WeightBytes: s.WeightBytes, EmbeddingType: s.EmbeddingTyp, KVType: m.eng.kv.String(),
 			CPU: machineCPU(), CPUs: runtime.NumCPU()}
 		rng := rand.New(rand.NewPCG(7, 7))
@@ -120,22 +127,26 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 			n = 1 << 30
 		}
 		res.BandwidthBytes = n
-		// A decoded token reads every matrix and the lm_head once, one
-		// embedding row (all of the table when it is the lm_head), and the
-		// KV cache of the positions before it (the depth and on average
-		// half of Gen).
+		// A decode step reads every matrix and the lm_head once, one
+		// embedding row (all of the table when it is the lm_head), and
+		// each sequence's KV cache of the positions before it (the depth
+		// and on average half of Gen); its sequences share the weights, so
+		// a token costs the step's bytes over their number.
 		kv := m.eng.kv.PositionBytes(c) * (int64(o.Depth) + int64(o.Gen)/2)
-		res.BytesPerToken = s.TokenBytes + kv
-		// fill returns a cache of capacity n holding Depth tokens, which
-		// go in untimed, in one batch.
-		fill := func(n int) (*model.KVCache, error) {
-			seq := st.m.NewCache(n)
+		res.BytesPerToken = (s.TokenBytes + int64(seqs)*kv) / int64(seqs)
+		// fill returns the sequences' caches of capacity n, each holding
+		// Depth tokens, which go in untimed, in one batch.
+		fill := func(n int) ([]model.Input, error) {
+			in := make([]model.Input, seqs)
+			for i := range in {
+				in[i] = model.Input{Seq: st.m.NewCache(n), Tokens: tokens(o.Depth)}
+			}
 			if o.Depth > 0 {
-				if _, err := st.m.Forward([]model.Input{{Seq: seq, Tokens: tokens(o.Depth)}}); err != nil {
+				if _, err := st.m.Forward(in); err != nil {
 					return nil, err
 				}
 			}
-			return seq, nil
+			return in, nil
 		}
 		// The bandwidth test runs right after each decode repetition, and
 		// each repetition is compared with its own measurement: on a shared
@@ -149,31 +160,40 @@ func (m *Model) Bench(ctx context.Context, o BenchOptions) (BenchResult, error) 
 				return err
 			}
 			if o.Prompt > 0 {
-				seq, err := fill(o.Depth + o.Prompt + 1)
+				in, err := fill(o.Depth + o.Prompt + 1)
 				if err != nil {
 					return err
 				}
+				for i := range in {
+					in[i].Tokens = tokens(o.Prompt)
+				}
 				t0 := time.Now()
-				if _, err := st.m.Forward([]model.Input{{Seq: seq, Tokens: tokens(o.Prompt)}}); err != nil {
+				if _, err := st.m.Forward(in); err != nil {
 					return err
 				}
 				if r >= 0 {
-					pp = append(pp, float64(o.Prompt)/time.Since(t0).Seconds())
+					pp = append(pp, float64(seqs*o.Prompt)/time.Since(t0).Seconds())
 				}
 			}
 			if o.Gen > 0 {
-				seq, err := fill(o.Depth + o.Gen + 1)
+				in, err := fill(o.Depth + o.Gen + 1)
 				if err != nil {
 					return err
 				}
-				ids := tokens(o.Gen)
+				ids := make([][]int32, seqs)
+				for i := range ids {
+					ids[i] = tokens(o.Gen)
+				}
 				t0 := time.Now()
-				for _, id := range ids {
-					if _, err := st.m.Forward([]model.Input{{Seq: seq, Tokens: []int32{id}}}); err != nil {
+				for step := range o.Gen {
+					for i := range in {
+						in[i].Tokens = ids[i][step : step+1]
+					}
+					if _, err := st.m.Forward(in); err != nil {
 						return err
 					}
 				}
-				rate := float64(o.Gen) / time.Since(t0).Seconds()
+				rate := float64(seqs*o.Gen) / time.Since(t0).Seconds()
 				if r >= 0 {
 					tg = append(tg, rate)
 					b := bw(2)

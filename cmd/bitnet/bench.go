@@ -24,7 +24,7 @@ func newBenchCmd() *cobra.Command {
 		mf                  modelFlags
 		synthetic           []string
 		threads, isas       string
-		depthList           string
+		depthList, parallel string
 		pp, tg              string
 		reps                int
 		embd, kvType        string
@@ -41,9 +41,12 @@ over -r repetitions. -d puts that many tokens in the KV cache before each
 test, as in a long chat, so that attention reads that much context. Also
 print the bytes read per decoded token, the memory read bandwidth measured
 on the spot, and the fraction of the bandwidth limit that decode reaches.
-A length of 0 skips its test, shown as "-".
+A length of 0 skips its test, shown as "-". --parallel runs that many
+sequences together, as the server batches concurrent requests: the rates
+then count the tokens of all of them, and the bytes per token share the
+weights among them.
 
--t, --isa, -p, -n and -d take comma-separated lists; every combination is
+-t, --isa, -p, -n, -d and --parallel take comma-separated lists; every combination is
 measured, on one loaded model per thread count and level.
 --synthetic builds random ternary weights with the exact shapes of a
 published model, without any file (names: ` + strings.Join(bitnet.SyntheticModels(), ", ") + `).`,
@@ -71,6 +74,13 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 			depths, err := countList("-d", "a token count", depthList)
 			if err != nil {
 				return err
+			}
+			npls, err := countList("--parallel", "a sequence count", parallel)
+			if err != nil {
+				return err
+			}
+			if slices.Contains(npls, 0) {
+				return usagef("--parallel: need at least 1 sequence")
 			}
 			ts, err := countList("-t", "a thread count", threads)
 			if err != nil {
@@ -112,20 +122,22 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 							eng.Close()
 							return err
 						}
-						for _, d := range depths {
-							for _, p := range pps {
-								for _, n := range tgs {
-									if p == 0 && n == 0 && (slices.Max(pps) > 0 || slices.Max(tgs) > 0) {
-										continue // a combination that measures nothing
-									}
-									r, err := m.Bench(cmd.Context(), bitnet.BenchOptions{Prompt: p, Gen: n, Depth: d, Reps: reps, BandwidthBytes: bwBytes})
-									if err != nil {
-										eng.Close()
-										return err
-									}
-									rows = append(rows, r)
-									if !asJSON && !asCSV && !asMD && isTerminal(cmd.ErrOrStderr()) {
-										fmt.Fprintf(cmd.ErrOrStderr(), "done: %s %s t=%d d=%d p=%d n=%d\n", r.Model, r.ISA, r.Threads, d, p, n)
+						for _, npl := range npls {
+							for _, d := range depths {
+								for _, p := range pps {
+									for _, n := range tgs {
+										if p == 0 && n == 0 && (slices.Max(pps) > 0 || slices.Max(tgs) > 0) {
+											continue // a combination that measures nothing
+										}
+										r, err := m.Bench(cmd.Context(), bitnet.BenchOptions{Prompt: p, Gen: n, Depth: d, Parallel: npl, Reps: reps, BandwidthBytes: bwBytes})
+										if err != nil {
+											eng.Close()
+											return err
+										}
+										rows = append(rows, r)
+										if !asJSON && !asCSV && !asMD && isTerminal(cmd.ErrOrStderr()) {
+											fmt.Fprintf(cmd.ErrOrStderr(), "done: %s %s t=%d parallel=%d d=%d p=%d n=%d\n", r.Model, r.ISA, r.Threads, npl, d, p, n)
+										}
 									}
 								}
 							}
@@ -147,6 +159,7 @@ published model, without any file (names: ` + strings.Join(bitnet.SyntheticModel
 	fs.StringVarP(&tg, "n-gen", "n", "32", "generated tokens for the decode test, comma-separated (0: skip)")
 	fs.IntVarP(&reps, "repetitions", "r", 3, "repetitions of each test")
 	fs.StringVarP(&depthList, "n-depth", "d", "0", "tokens already in the KV cache at the start of each test, comma-separated")
+	fs.StringVar(&parallel, "parallel", "1", "sequences run together in each test, comma-separated")
 	fs.StringVar(&embd, "embd-type", "f16", "embedding/lm_head type of synthetic models: f16, bf16, q8_0, q6_k")
 	fs.StringVar(&kvType, "kv-type", "f32", "KV cache type: f32 or f16")
 	fs.Int64Var(&bwBytes, "bandwidth-bytes", 1<<30, "buffer size of the memory bandwidth test")
@@ -170,25 +183,33 @@ func printBench(cmd *cobra.Command, rows []bitnet.BenchResult, asJSON, asCSV, as
 		return nil
 	case asCSV:
 		w := csv.NewWriter(out)
-		w.Write([]string{"model", "isa", "threads", "embd", "pp_tok_s", "pp_std", "tg_tok_s", "tg_std", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction", "n_depth", "kv_type", "n_prompt", "n_gen", "cpu", "n_cpus"})
+		w.Write([]string{"model", "isa", "threads", "embd", "pp_tok_s", "pp_std", "tg_tok_s", "tg_std", "bytes_per_token", "bandwidth_gb_s", "bandwidth_fraction", "n_depth", "kv_type", "n_prompt", "n_gen", "cpu", "n_cpus", "n_parallel"})
 		for _, r := range rows {
 			w.Write([]string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, f2(r.PPTokS), f2(r.PPStd), f2(r.TGTokS), f2(r.TGStd),
 				strconv.FormatInt(r.BytesPerToken, 10), f2(r.BandwidthGBs), fmt.Sprintf("%.3f", r.BandwidthFrac), strconv.Itoa(r.Depth), r.KVType,
-				strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens), r.CPU, strconv.Itoa(r.CPUs)})
+				strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens), r.CPU, strconv.Itoa(r.CPUs), strconv.Itoa(r.Parallel)})
 		}
 		w.Flush()
 		return w.Error()
 	}
 	// One prompt and generation length name the rate columns, as
-	// llama-bench's pp128 and tg32; several get columns of their own.
+	// llama-bench's pp128 and tg32; several get columns of their own. A
+	// parallel column appears once a test runs several sequences.
 	first := firstOr(rows)
 	mixed := slices.ContainsFunc(rows, func(r bitnet.BenchResult) bool {
 		return r.PromptTokens != first.PromptTokens || r.GenTokens != first.GenTokens
 	})
-	header := []string{"model", "isa", "threads", "embd", "kv", "depth", fmt.Sprintf("pp%d tok/s", first.PromptTokens), fmt.Sprintf("tg%d tok/s", first.GenTokens), "MB/token", "bandwidth GB/s", "tg limit tok/s", "of limit"}
-	if mixed {
-		header = slices.Concat(header[:6], []string{"p", "n", "pp tok/s", "tg tok/s"}, header[8:])
+	par := slices.ContainsFunc(rows, func(r bitnet.BenchResult) bool { return r.Parallel > 1 })
+	header := []string{"model", "isa", "threads", "embd", "kv", "depth"}
+	if par {
+		header = append(header, "parallel")
 	}
+	if mixed {
+		header = append(header, "p", "n", "pp tok/s", "tg tok/s")
+	} else {
+		header = append(header, fmt.Sprintf("pp%d tok/s", first.PromptTokens), fmt.Sprintf("tg%d tok/s", first.GenTokens))
+	}
+	header = append(header, "MB/token", "bandwidth GB/s", "tg limit tok/s", "of limit")
 	cells := func(r bitnet.BenchResult) []string {
 		// A skipped test (-p 0 or -n 0) shows "-", as no measurement,
 		// rather than a rate of 0.
@@ -200,13 +221,15 @@ func printBench(cmd *cobra.Command, rows []bitnet.BenchResult, asJSON, asCSV, as
 		if r.PromptTokens > 0 {
 			pp = fmt.Sprintf("%.2f ± %.2f", r.PPTokS, r.PPStd)
 		}
-		c := []string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, r.KVType, strconv.Itoa(r.Depth), pp,
-			rate, fmt.Sprintf("%.1f", float64(r.BytesPerToken)/1e6),
-			fmt.Sprintf("%.1f", r.BandwidthGBs), fmt.Sprintf("%.1f", r.TGLimitTokS), frac}
-		if mixed {
-			c = slices.Concat(c[:6], []string{strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens)}, c[6:])
+		c := []string{r.Model, r.ISA, strconv.Itoa(r.Threads), r.EmbeddingType, r.KVType, strconv.Itoa(r.Depth)}
+		if par {
+			c = append(c, strconv.Itoa(r.Parallel))
 		}
-		return c
+		if mixed {
+			c = append(c, strconv.Itoa(r.PromptTokens), strconv.Itoa(r.GenTokens))
+		}
+		return append(c, pp, rate, fmt.Sprintf("%.1f", float64(r.BytesPerToken)/1e6),
+			fmt.Sprintf("%.1f", r.BandwidthGBs), fmt.Sprintf("%.1f", r.TGLimitTokS), frac)
 	}
 	// The machine, as llama-bench names it, above the table.
 	machine := fmt.Sprintf("cpu: %s, %d logical CPUs", first.CPU, first.CPUs)

@@ -132,6 +132,40 @@ func TestBenchSkippedTests(t *testing.T) {
 	}
 }
 
+// --parallel runs several sequences together: one row per count, rates
+// over all their tokens, and the weights' bytes shared among them while
+// each reads its own KV cache.
+func TestBenchParallel(t *testing.T) {
+	code, stdout, stderr := cli(t, "", "bench", "-p", "4", "-n", "4", "-r", "1", "-t", "2", "-d", "8", "--parallel", "1,3", "--bandwidth-bytes", "8388608", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []bitnet.BenchResult
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var r bitnet.BenchResult
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if !(r.PPTokS > 0) || !(r.TGTokS > 0) || !(r.BandwidthFrac > 0) {
+			t.Errorf("parallel %d: %+v", r.Parallel, r)
+		}
+		rows = append(rows, r)
+	}
+	if len(rows) != 2 || rows[0].Parallel != 1 || rows[1].Parallel != 3 {
+		t.Fatalf("rows %+v", rows)
+	}
+	// bitnet-tiny: 2 layers, 2 KV heads of 64, K and V, float32, over the
+	// depth and half the generated tokens.
+	kv := int64(2*2*2*64*4) * (8 + 4/2)
+	if step := rows[0].BytesPerToken - kv + 3*kv; rows[1].BytesPerToken != step/3 {
+		t.Errorf("3 sequences: %d bytes per token, want %d", rows[1].BytesPerToken, step/3)
+	}
+	code, stdout, stderr = cli(t, "", "bench", "-p", "4", "-n", "4", "-r", "1", "--parallel", "2", "--bandwidth-bytes", "8388608", "--md")
+	if code != 0 || !strings.Contains(stdout, "| depth | parallel | pp4 tok/s |") || !strings.Contains(stdout, "| 0 | 2 | ") {
+		t.Errorf("exit %d, table:\n%s%s", code, stdout, stderr)
+	}
+}
+
 func TestBenchBadInput(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "-r", "0"},
@@ -145,6 +179,8 @@ func TestBenchBadInput(t *testing.T) {
 		{"bench", "-p", ""},
 		{"bench", "--kv-type", "q8_0"},
 		{"bench", "-d", "100000", "-p", "4", "-n", "4", "-r", "1"},
+		{"bench", "--parallel", "0"},
+		{"bench", "--parallel", "2,x"},
 	} {
 		if code, _, stderr := cli(t, "", args...); code == 0 || stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
