@@ -72,6 +72,14 @@ func BenchmarkGemmI2S(b *testing.B) {
 	benchGemm(b, 2560, 2560, 128)
 }
 
+// A few sequences decoding together: the tiles read a 42 MB matrix from
+// memory once, for 3 (4×3 tile), 4 (2×4) and 8 (1×8) activation rows.
+func BenchmarkGemmI2SBatch(b *testing.B) {
+	for _, n := range []int{3, 4, 8} {
+		benchGemm(b, 65536, 2560, n)
+	}
+}
+
 func BenchmarkQuantizeRow(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 3))
 	for _, k := range []int{2560, 6912} {

@@ -277,6 +277,16 @@ gemv_ret:
 	VZEROUPPER
 	RET
 
+// How far ahead of its loads each row stream of a prefill tile prefetches.
+// When a few sequences decode together, a tile reads its weights from
+// memory once, and the hardware prefetcher alone follows the tiles that
+// read rows side by side badly: on a 42 MB matrix (one thread, Zen 3) the
+// 2×4 tile ran at 42–45 GMAC/s for four activation rows, against 81–91
+// with these prefetches, and the 4×3 tile for three at 30–35 against
+// 39–52. The 1×8 tile, one linear stream, ran the same with and without
+// them (84–92 GMAC/s), as did the prefill of 128 rows from L2.
+#define TILE_PF 1024
+
 // One group of one weight row against three activation rows (gemmI2S4x3AVX2):
 // decode once, multiply three times. Activation rows are R12, R12+R9, R12+2·R9.
 #define TILE_GRP(row, shift, xoff, a0, a1, a2) \
@@ -384,6 +394,10 @@ tile_chunk:
 	VPXOR Y11, Y11, Y11
 
 tile_block:
+	PREFETCHT0 TILE_PF(SI)
+	PREFETCHT0 TILE_PF(SI)(BX*1)
+	PREFETCHT0 TILE_PF(R10)
+	PREFETCHT0 TILE_PF(R10)(BX*1)
 	TILE_GRP((SI), 6, 0, Y0, Y1, Y2)
 	TILE_GRP((SI)(BX*1), 6, 0, Y3, Y4, Y5)
 	TILE_GRP((R10), 6, 0, Y6, Y7, Y8)
@@ -554,6 +568,7 @@ t8_chunk:
 	PCALIGN $32
 
 t8_block:
+	PREFETCHT0 TILE_PF(SI)
 	VMOVDQU (SI), Y14
 	T8_GRP(6, 0)
 	T8_GRP(4, 32)
@@ -670,6 +685,8 @@ t24_chunk:
 	PCALIGN $32
 
 t24_block:
+	PREFETCHT0 TILE_PF(SI)
+	PREFETCHT0 TILE_PF(DI)
 	VMOVDQU (SI), Y8
 	VMOVDQU (DI), Y9
 	T24_GRP(6, 0)
