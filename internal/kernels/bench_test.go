@@ -185,6 +185,39 @@ func BenchmarkGemvF16x2(b *testing.B) {
 	})
 }
 
+// A batch of four sequences' lm_head as the forward pass runs it: 16384
+// rows of 2560 (84 MB, from memory) in chunks of 32, each chunk for all
+// four vectors while it is in cache, with GemvF16x4 against GemvF16x2
+// twice.
+func BenchmarkGemvF16x4(b *testing.B) {
+	const rows, k, chunk = 16384, 2560, 32
+	r := rand.New(rand.NewPCG(8, 10))
+	m := randHalf(r, rows*k, F32ToF16)
+	var x [4][]float32
+	for j := range x {
+		x[j] = randF32(r, k)
+	}
+	d := make([]float32, 4*rows)
+	out := func(j, c0 int) []float32 { return d[j*rows+c0 : j*rows+c0+chunk] }
+	forEachBenchVariant(b, fmt.Sprintf("quad_%dx%d", rows, k), func(b *testing.B) {
+		for b.Loop() {
+			for c0 := 0; c0 < rows; c0 += chunk {
+				GemvF16x4([4][]float32{out(0, c0), out(1, c0), out(2, c0), out(3, c0)}, m[c0*k:(c0+chunk)*k], k, x)
+			}
+		}
+		reportMACs(b, float64(4*rows*k))
+	})
+	forEachBenchVariant(b, fmt.Sprintf("pairs_%dx%d", rows, k), func(b *testing.B) {
+		for b.Loop() {
+			for c0 := 0; c0 < rows; c0 += chunk {
+				GemvF16x2(out(0, c0), out(1, c0), m[c0*k:(c0+chunk)*k], k, x[0], x[1])
+				GemvF16x2(out(2, c0), out(3, c0), m[c0*k:(c0+chunk)*k], k, x[2], x[3])
+			}
+		}
+		reportMACs(b, float64(4*rows*k))
+	})
+}
+
 // The small per-token ops; these show what they cost next to the matrix
 // work (a 2560-wide GEMV is ~10-50 µs).
 func BenchmarkRMSNorm(b *testing.B) {

@@ -139,7 +139,9 @@ func GemvQ6KQ8K(dst []float32, data []byte, rowBytes int, a *Q8K) {
 // a0 and d1 from a1: a batch's lm_head, which can then unpack each row
 // once for both. The results are GemvQ6KQ8K's bit for bit.
 func GemvQ6KQ8Kx2(d0, d1 []float32, data []byte, rowBytes int, a0, a1 *Q8K) {
-	d1 = d1[:len(d0)]
+	if len(d1) < len(d0) {
+		panic("kernels: GemvQ6KQ8Kx2 d1 shorter than d0")
+	}
 	checkBlockRows(len(d0), rowBytes, Q6KBlockBytes, data)
 	nb := rowBytes / Q6KBlockBytes
 	for _, a := range []*Q8K{a0, a1} {

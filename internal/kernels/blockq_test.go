@@ -284,7 +284,7 @@ func TestGemvQ6KQ8Kx2(t *testing.T) {
 	QuantizeQ8K(&short, make([]float32, 256))
 	for name, f := range map[string]func(){
 		"rows": func() { GemvQ6KQ8Kx2(make([]float32, 3), make([]float32, 3), make([]byte, 2*420), 420, &a, &a) },
-		"d1":   func() { GemvQ6KQ8Kx2(make([]float32, 2), make([]float32, 1), make([]byte, 2*420), 420, &a, &a) },
+		"d1":   func() { GemvQ6KQ8Kx2(make([]float32, 2), make([]float32, 1, 2), make([]byte, 2*420), 420, &a, &a) },
 		"a1":   func() { GemvQ6KQ8Kx2(make([]float32, 2), make([]float32, 2), make([]byte, 2*420), 420, &a, &short) },
 	} {
 		func() {

@@ -60,6 +60,7 @@ var (
 	ropeNeoX        = ropeNeoXGeneric
 	gemvF16         = gemvF16Generic
 	gemvF16x2       = gemvF16x2ByOne
+	gemvF16x4       = gemvF16x4ByTwo
 	gemvQ6KQ8Kx2    = gemvQ6KQ8Kx2ByOne
 	gemvQ8_0Q8      = gemvQ8_0Q8Generic
 	gemvQ6KQ8K      = gemvQ6KQ8KGeneric
@@ -113,7 +114,7 @@ func SetLevel(l Level) Level {
 	rmsNorm, squaredReLUMul, siluMul = rmsNormGeneric, squaredReLUMulGeneric, siluMulGeneric
 	softmax, ropeNeoX = softmaxGeneric, ropeNeoXGeneric
 	gemvF16, gemvQ8_0Q8, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Q8Generic, gemvQ6KQ8KGeneric
-	gemvF16x2, gemvQ6KQ8Kx2 = gemvF16x2ByOne, gemvQ6KQ8Kx2ByOne
+	gemvF16x2, gemvF16x4, gemvQ6KQ8Kx2 = gemvF16x2ByOne, gemvF16x4ByTwo, gemvQ6KQ8Kx2ByOne
 	sumU64, sumU64PF = sumU64Generic, sumU64Generic
 	level = Generic
 	for _, c := range []Level{AVX2, AVX512, NEON} {
@@ -191,13 +192,36 @@ func GemvF16(dst []float32, rows []uint16, k int, x []float32) { gemvF16(dst, ro
 // (the same length): a batch's lm_head, which can then widen each row
 // once for both. The results are GemvF16's bit for bit.
 func GemvF16x2(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
-	d1 = d1[:len(d0)]
+	if len(d1) < len(d0) || len(x0) < k || len(x1) < k {
+		panic("kernels: GemvF16x2 outputs or vectors shorter than the rows")
+	}
 	if len(d0) == 0 {
 		return
 	}
 	_ = rows[len(d0)*k-1]
-	_, _ = x0[:k], x1[:k]
 	gemvF16x2(d0, d1, rows, k, x0, x1)
+}
+
+// GemvF16x4 is GemvF16 for four vectors at once, d[j] from x[j] (all of
+// one length): a batch's lm_head, which then reads and widens each row
+// once for all four. The results are GemvF16's bit for bit.
+func GemvF16x4(d [4][]float32, rows []uint16, k int, x [4][]float32) {
+	for j := range d {
+		if len(d[j]) < len(d[0]) || len(x[j]) < k {
+			panic("kernels: GemvF16x4 outputs or vectors shorter than the rows")
+		}
+	}
+	if len(d[0]) == 0 {
+		return
+	}
+	_ = rows[len(d[0])*k-1]
+	gemvF16x4(d, rows, k, x)
+}
+
+// gemvF16x4ByTwo is GemvF16x4 at the levels without a four-vector kernel.
+func gemvF16x4ByTwo(d [4][]float32, rows []uint16, k int, x [4][]float32) {
+	gemvF16x2(d[0], d[1], rows, k, x[0], x[1])
+	gemvF16x2(d[2], d[3], rows, k, x[2], x[3])
 }
 
 // gemvF16x2ByOne is GemvF16x2 at the levels without a two-vector kernel.

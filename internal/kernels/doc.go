@@ -42,8 +42,9 @@
 // error it adds is at most half a quantisation step times Σ|wᵢ| per block
 // (the tests check this), and it moved the perplexity of bitnet-tiny by
 // 0.003 % with a Q6_K head and by 0.0008 % with a Q8_0 one. Within one
-// level GemvF16, GemvF16x2 (two vectors, each row widened once for both:
-// a batch's lm_head) and DotF16 agree bit for bit per row, and a GemvQ8_0Q8 or
+// level GemvF16, GemvF16x2 and GemvF16x4 (two and four vectors, each row
+// widened once for all: a batch's lm_head; GemvF16x4 is AVX2 only,
+// elsewhere GemvF16x2 twice) and DotF16 agree bit for bit per row, and a GemvQ8_0Q8 or
 // GemvQ6KQ8K row does not depend on the rows passed with it, whichever
 // rows a caller groups together; GemvQ6KQ8Kx2 (two vectors, each row
 // unpacked once for both; AVX2 only, elsewhere GemvQ6KQ8K twice) gives

@@ -694,6 +694,77 @@ g2_ret:
 	VZEROUPPER
 	RET
 
+// func gemvF16x4vAVX2(d0, d1, d2, d3 *float32, rows *uint16, k, nrows int, x0, x1, x2, x3 *float32, n int)
+// gemvF16x4AVX2 for four activation vectors at once: for nrows rows (k
+// halves apart) writes the vector part (first n values, n a multiple of
+// 16) of each row's dot with xj to dj. A row is read once, one linear
+// stream, and each step widens 16 values for eight fused multiply-adds.
+// Every dot keeps GemvF16's two chains and reduction (F16_REDUCE4 with
+// the four vectors as its four rows), so the results are its results bit
+// for bit.
+TEXT ·gemvF16x4vAVX2(SB), NOSPLIT, $0-96
+	MOVQ  d0+0(FP), DI
+	MOVQ  d1+8(FP), R10
+	MOVQ  d2+16(FP), AX
+	MOVQ  d3+24(FP), R14
+	MOVQ  rows+32(FP), R13
+	MOVQ  k+40(FP), BX
+	SHLQ  $1, BX
+	MOVQ  nrows+48(FP), CX
+	MOVQ  x0+56(FP), R12
+	MOVQ  x1+64(FP), R8
+	SUBQ  R12, R8
+	MOVQ  x2+72(FP), R9
+	SUBQ  R12, R9
+	MOVQ  x3+80(FP), R11
+	SUBQ  R12, R11
+	TESTQ CX, CX
+	JZ    g4v_ret
+
+g4v_row:
+	MOVQ  R13, SI
+	MOVQ  x0+56(FP), R12
+	MOVQ  n+88(FP), DX
+	SHRQ  $4, DX
+	ZERO_Y0_Y7
+	TESTQ DX, DX
+	JZ    g4v_reduce
+
+g4v_loop:
+	PREFETCHT0  512(SI)
+	VCVTPH2PS   (SI), Y8
+	VCVTPH2PS   16(SI), Y9
+	VFMADD231PS (R12), Y8, Y0
+	VFMADD231PS 32(R12), Y9, Y1
+	VFMADD231PS (R12)(R8*1), Y8, Y2
+	VFMADD231PS 32(R12)(R8*1), Y9, Y3
+	VFMADD231PS (R12)(R9*1), Y8, Y4
+	VFMADD231PS 32(R12)(R9*1), Y9, Y5
+	VFMADD231PS (R12)(R11*1), Y8, Y6
+	VFMADD231PS 32(R12)(R11*1), Y9, Y7
+	ADDQ        $32, SI
+	ADDQ        $64, R12
+	DECQ        DX
+	JNZ         g4v_loop
+
+g4v_reduce:
+	F16_REDUCE4
+	VMOVSS     X0, (DI)
+	VEXTRACTPS $1, X0, (R10)
+	VEXTRACTPS $2, X0, (AX)
+	VEXTRACTPS $3, X0, (R14)
+	ADDQ       $4, DI
+	ADDQ       $4, R10
+	ADDQ       $4, AX
+	ADDQ       $4, R14
+	ADDQ       BX, R13
+	DECQ       CX
+	JNZ        g4v_row
+
+g4v_ret:
+	VZEROUPPER
+	RET
+
 // func dotBF16AVX2(row *uint16, x *float32, n int) float32
 // n is a multiple of 32; four chains hide the FMA latency.
 TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28

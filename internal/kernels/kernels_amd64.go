@@ -44,6 +44,9 @@ func dotBF16AVX2(row *uint16, x *float32, n int) float32
 func gemvF16x2AVX2(d0, d1 *float32, rows *uint16, k, pairs int, x0, x1 *float32, n int)
 
 //go:noescape
+func gemvF16x4vAVX2(d0, d1, d2, d3 *float32, rows *uint16, k, nrows int, x0, x1, x2, x3 *float32, n int)
+
+//go:noescape
 func sumSquaresAVX2(x *float32, n int) float64
 
 //go:noescape
@@ -255,6 +258,19 @@ func gemvF16AVX2Go(dst []float32, rows []uint16, k int, x []float32) {
 	for i := quads * 4; i < r; i++ {
 		dst[i] = dotF16AVX2Go(rows[i*k:(i+1)*k], x)
 	}
+}
+
+// gemvF16x4AVX2Go runs the four-vector kernel over the rows and adds the
+// tails of k as GemvF16 does.
+func gemvF16x4AVX2Go(d [4][]float32, rows []uint16, k int, x [4][]float32) {
+	v := k &^ 15
+	if v == 0 {
+		gemvF16x4ByTwo(d, rows, k, x)
+		return
+	}
+	gemvF16x4vAVX2(&d[0][0], &d[1][0], &d[2][0], &d[3][0], &rows[0], k, len(d[0]), &x[0][0], &x[1][0], &x[2][0], &x[3][0], v)
+	addF16Tails2(d[0], d[1], rows, k, v, x[0], x[1])
+	addF16Tails2(d[2], d[3], rows, k, v, x[2], x[3])
 }
 
 // gemvF16x2AVX2Go runs the two-vector kernel over pairs of rows, adds the

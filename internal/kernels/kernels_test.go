@@ -420,6 +420,62 @@ func TestGemvF16(t *testing.T) {
 	}
 }
 
+// GemvF16x4 gives GemvF16's results for each vector bit for bit, at every
+// level and shape, writes nothing past the rows, and panics on short
+// inputs.
+func TestGemvF16x4(t *testing.T) {
+	r := rand.New(rand.NewPCG(59, 60))
+	for _, rows := range []int{1, 2, 3, 5, 33} {
+		for _, k := range []int{1, 15, 16, 17, 40, 2560} {
+			m := randHalf(r, rows*k, F32ToF16)
+			var x [4][]float32
+			for j := range x {
+				x[j] = randF32(r, k)
+			}
+			forEachVariant(t, func(t *testing.T) {
+				var d [4][]float32
+				for j := range d {
+					d[j] = fill(rows+1, float32(-3))
+				}
+				GemvF16x4([4][]float32{d[0][:rows], d[1][:rows], d[2][:rows], d[3][:rows]}, m, k, x)
+				for j := range d {
+					want := make([]float32, rows)
+					GemvF16(want, m, k, x[j])
+					if d[j][rows] != -3 {
+						t.Fatalf("%dx%d vector %d: wrote past the end", rows, k, j)
+					}
+					checkExactF32(t, fmt.Sprintf("%dx%d vector %d", rows, k, j), d[j][:rows], want)
+				}
+			})
+		}
+	}
+	four := func(n int) [4][]float32 {
+		return [4][]float32{make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)}
+	}
+	for name, f := range map[string]func(){
+		"rows": func() { GemvF16x4(four(3), make([]uint16, 2*16), 16, four(16)) },
+		"d3": func() {
+			d := four(2)
+			d[3] = d[3][:1]
+			GemvF16x4(d, make([]uint16, 2*16), 16, four(16))
+		},
+		"x2": func() {
+			x := four(16)
+			x[2] = x[2][:15]
+			GemvF16x4(four(2), make([]uint16, 2*16), 16, x)
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s too short: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
 // GemvF16x2 gives GemvF16's results for each vector bit for bit, at every
 // level and shape (odd row counts, k off the vector width), writes nothing
 // past the rows, and panics where GemvF16 would on short inputs.
@@ -451,7 +507,7 @@ func TestGemvF16x2(t *testing.T) {
 			GemvF16x2(make([]float32, 3), make([]float32, 3), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 16))
 		},
 		"d1": func() {
-			GemvF16x2(make([]float32, 2), make([]float32, 1), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 16))
+			GemvF16x2(make([]float32, 2), make([]float32, 1, 2), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 16))
 		},
 		"x1": func() {
 			GemvF16x2(make([]float32, 2), make([]float32, 2), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 15))

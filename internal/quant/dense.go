@@ -163,15 +163,19 @@ func (d *Dense) Gemv(dst []float32, lo, hi int, in *Input) {
 }
 
 // GemvBatch is Gemv for several prepared inputs: input i's results for
-// rows lo..hi-1 go to dst[i*ldd+lo : i*ldd+hi]. F16 rows are widened, and
-// Q6_K rows unpacked, once for each two inputs; the results are Gemv's bit
-// for bit.
+// rows lo..hi-1 go to dst[i*ldd+lo : i*ldd+hi]. F16 rows are widened once
+// for each four inputs (then two), and Q6_K rows unpacked once for each
+// two; the results are Gemv's bit for bit.
 func (d *Dense) GemvBatch(dst []float32, ldd, lo, hi int, ins []Input) {
 	i := 0
 	out := func(i int) []float32 { return dst[i*ldd+lo : i*ldd+hi] }
 	switch d.Type {
 	case DenseF16:
 		rows := d.u16[lo*d.Cols : hi*d.Cols]
+		for ; i+3 < len(ins); i += 4 {
+			kernels.GemvF16x4([4][]float32{out(i), out(i + 1), out(i + 2), out(i + 3)}, rows, d.Cols,
+				[4][]float32{ins[i].X, ins[i+1].X, ins[i+2].X, ins[i+3].X})
+		}
 		for ; i+1 < len(ins); i += 2 {
 			kernels.GemvF16x2(out(i), out(i+1), rows, d.Cols, ins[i].X, ins[i+1].X)
 		}

@@ -77,9 +77,9 @@ func TestDenseGemvBlockTypes(t *testing.T) {
 	}
 }
 
-// GemvBatch gives each input Gemv's results bit for bit, for F16 and Q6_K
-// (two inputs at a time, and an odd one left over) and the other types,
-// and writes only its rows of each output.
+// GemvBatch gives each input Gemv's results bit for bit, for F16 (four
+// inputs at a time, then two, then one), Q6_K (two, then one) and the
+// other types, and writes only its rows of each output.
 func TestDenseGemvBatch(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const rows, cols, ldd = 37, 272, 40
@@ -123,7 +123,7 @@ func TestDenseGemvBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, n := range []int{1, 2, 3, 4} {
+		for _, n := range []int{1, 2, 3, 4, 5, 7} {
 			ins := make([]Input, n)
 			for i := range ins {
 				d.Prepare(&ins[i], randomRow(r, c, 1))
