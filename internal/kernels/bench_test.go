@@ -73,9 +73,10 @@ func BenchmarkGemmI2S(b *testing.B) {
 }
 
 // A few sequences decoding together: the tiles read a 42 MB matrix from
-// memory once, for 3 (4×3 tile), 4 (2×4) and 8 (1×8) activation rows.
+// memory once, for 3 (the 2×4 tile with a row of zeros), 4 (2×4) and 8
+// (1×8) activation rows, and 11 (1×8, then 4×3 from L2).
 func BenchmarkGemmI2SBatch(b *testing.B) {
-	for _, n := range []int{3, 4, 8} {
+	for _, n := range []int{3, 4, 8, 11} {
 		benchGemm(b, 65536, 2560, n)
 	}
 }

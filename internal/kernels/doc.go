@@ -62,10 +62,14 @@
 // amd64 AVX2 (with FMA and F16C): all integer and float kernels. GemmI2S
 // uses a 4-row kernel for one activation row (decode: one shift per block
 // instead of three, the four rows read one after another, and software
-// prefetch, without which it reads memory at half the rate), a 1-row × 8-activation kernel for groups of eight
-// activation rows of up to 3072 values (prefill), a 2-row × 4-activation
-// tile for longer rows (each activation vector loaded once for both rows),
-// and a 4-row × 3-activation tile for the rest. GemvQ8_0Q8 multiplies
+// prefetch, without which it reads memory at half the rate), a 1-row ×
+// 8-activation kernel for groups of eight activation rows of up to 4096
+// values (prefill), a 2-row × 4-activation tile for longer rows, groups
+// of four and three rows alone (with a fourth row of zeros; each
+// activation vector loaded once for both rows), and a 4-row ×
+// 3-activation tile for three rows left over; the tiles prefetch their
+// weights too, which batches of a few sequences read from memory once.
+// Two activation rows run the decode kernel twice over row blocks in L2. GemvQ8_0Q8 multiplies
 // |q| by x·sign(q) with VPMADDUBSW; GemvQ6KQ8K decodes the six-bit codes
 // in registers and multiplies with VPMADDUBSW/VPMADDWD.
 // WeightedSum keeps 64 columns in registers per pass; DotsF32 runs

@@ -188,7 +188,8 @@ func TestGemmI2S(t *testing.T) {
 			// gap that must stay untouched.
 			ldx := kp + 32
 			ldd := s.rows + 3
-			x := make([]int8, n*ldx)
+			// The last row ends at its values, not at the stride.
+			x := make([]int8, (n-1)*ldx+kp)
 			sums := make([]int32, n)
 			scales := make([]float32, n)
 			for i := 0; i < n; i++ {
