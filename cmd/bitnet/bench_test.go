@@ -53,18 +53,7 @@ func TestBenchDepth(t *testing.T) {
 }
 
 func testBenchDepth(t *testing.T, kvType string, kvBytes int) {
-	code, stdout, stderr := cli(t, "", "bench", "-p", "4", "-n", "4", "-r", "1", "-t", "1", "-d", "0,400", "--bandwidth-bytes", "8388608", "--json", "--kv-type", kvType)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var rows []bitnet.BenchResult
-	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var r bitnet.BenchResult
-		if err := json.Unmarshal([]byte(l), &r); err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, r)
-	}
+	rows := benchRows(t, "-p", "4", "-n", "4", "-r", "1", "-t", "1", "-d", "0,400", "--kv-type", kvType)
 	if len(rows) != 2 || rows[0].Depth != 0 || rows[1].Depth != 400 {
 		t.Fatalf("rows %+v", rows)
 	}
@@ -84,16 +73,8 @@ func testBenchDepth(t *testing.T, kvType string, kvBytes int) {
 // its own lengths, and a table that names them in columns of their own.
 func TestBenchLists(t *testing.T) {
 	args := []string{"bench", "-p", "4,8", "-n", "0,2", "-r", "1", "-t", "1", "--bandwidth-bytes", "8388608"}
-	code, stdout, stderr := cli(t, "", append(args, "--json")...)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
 	var got [][2]int
-	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var r bitnet.BenchResult
-		if err := json.Unmarshal([]byte(l), &r); err != nil {
-			t.Fatal(err)
-		}
+	for _, r := range benchRows(t, args[1:]...) {
 		got = append(got, [2]int{r.PromptTokens, r.GenTokens})
 		if !(r.PPTokS > 0) || (r.GenTokens > 0) != (r.TGTokS > 0) {
 			t.Errorf("p=%d n=%d: pp %v tg %v", r.PromptTokens, r.GenTokens, r.PPTokS, r.TGTokS)
@@ -102,7 +83,7 @@ func TestBenchLists(t *testing.T) {
 	if want := [][2]int{{4, 0}, {4, 2}, {8, 0}, {8, 2}}; !slices.Equal(got, want) {
 		t.Errorf("rows (p, n) %v, want %v", got, want)
 	}
-	code, stdout, stderr = cli(t, "", append(args, "--md")...)
+	code, stdout, stderr := cli(t, "", append(args, "--md")...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -136,20 +117,11 @@ func TestBenchSkippedTests(t *testing.T) {
 // over all their tokens, and the weights' bytes shared among them while
 // each reads its own KV cache.
 func TestBenchParallel(t *testing.T) {
-	code, stdout, stderr := cli(t, "", "bench", "-p", "4", "-n", "4", "-r", "1", "-t", "2", "-d", "8", "--parallel", "1,3", "--bandwidth-bytes", "8388608", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var rows []bitnet.BenchResult
-	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var r bitnet.BenchResult
-		if err := json.Unmarshal([]byte(l), &r); err != nil {
-			t.Fatal(err)
-		}
+	rows := benchRows(t, "-p", "4", "-n", "4", "-r", "1", "-t", "2", "-d", "8", "--parallel", "1,3")
+	for _, r := range rows {
 		if !(r.PPTokS > 0) || !(r.TGTokS > 0) || !(r.BandwidthFrac > 0) {
 			t.Errorf("parallel %d: %+v", r.Parallel, r)
 		}
-		rows = append(rows, r)
 	}
 	if len(rows) != 2 || rows[0].Parallel != 1 || rows[1].Parallel != 3 {
 		t.Fatalf("rows %+v", rows)
@@ -160,7 +132,7 @@ func TestBenchParallel(t *testing.T) {
 	if step := rows[0].BytesPerToken - kv + 3*kv; rows[1].BytesPerToken != step/3 {
 		t.Errorf("3 sequences: %d bytes per token, want %d", rows[1].BytesPerToken, step/3)
 	}
-	code, stdout, stderr = cli(t, "", "bench", "-p", "4", "-n", "4", "-r", "1", "--parallel", "2", "--bandwidth-bytes", "8388608", "--md")
+	code, stdout, stderr := cli(t, "", "bench", "-p", "4", "-n", "4", "-r", "1", "--parallel", "2", "--bandwidth-bytes", "8388608", "--md")
 	if code != 0 || !strings.Contains(stdout, "| depth | parallel | pp4 tok/s |") || !strings.Contains(stdout, "| 0 | 2 | ") {
 		t.Errorf("exit %d, table:\n%s%s", code, stdout, stderr)
 	}
@@ -210,4 +182,23 @@ func TestSyntheticShapes(t *testing.T) {
 	if r.EmbeddingType != "q8_0" || r.BytesPerToken < 150e6 {
 		t.Errorf("%+v", r)
 	}
+}
+
+// benchRows runs bench with args, a small bandwidth test and --json, and
+// returns its rows.
+func benchRows(t *testing.T, args ...string) []bitnet.BenchResult {
+	t.Helper()
+	code, stdout, stderr := cli(t, "", append([]string{"bench", "--bandwidth-bytes", "8388608", "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []bitnet.BenchResult
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var r bitnet.BenchResult
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, r)
+	}
+	return rows
 }
