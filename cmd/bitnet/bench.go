@@ -46,15 +46,16 @@ sequences together, as the server batches concurrent requests: the rates
 then count the tokens of all of them, and the bytes per token share the
 weights among them.
 
--t, --isa, -p, -n, -d and --parallel take comma-separated lists; every combination is
-measured, on one loaded model per thread count and level.
+-t, --isa, -p, -n, -d and --parallel take comma-separated lists; every
+combination is measured, on one loaded model per thread count and level.
 --synthetic builds random ternary weights with the exact shapes of a
 published model, without any file (names: ` + strings.Join(bitnet.SyntheticModels(), ", ") + `).`,
 		Example: `  bitnet bench
   bitnet bench --synthetic bitnet-b1.58-2B-4T -t 1,2 --isa generic,avx2 --md
   bitnet bench -m ggml-model-i2_s.gguf -p 128 -n 32 -r 3 --json
   bitnet bench --synthetic bitnet-b1.58-2B-4T -p 0 -n 32 -d 0,1024,2048
-  bitnet bench -p 64,512 -n 0`,
+  bitnet bench -p 64,512 -n 0
+  bitnet bench --synthetic bitnet-b1.58-2B-4T -p 0 -n 16 --parallel 1,4,8`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if reps < 1 {
