@@ -186,6 +186,32 @@ func BenchmarkGemvF16x2(b *testing.B) {
 	})
 }
 
+// A batch's BF16 lm_head (Hugging Face checkpoints), as BenchmarkGemvF16x2:
+// 32 rows of 2560 in L2, two vectors with GemvBF16x2 against DotBF16 per
+// row and vector.
+func BenchmarkGemvBF16x2(b *testing.B) {
+	const rows, k = 32, 2560
+	r := rand.New(rand.NewPCG(8, 11))
+	m := randHalf(r, rows*k, F32ToBF16)
+	x0, x1 := randF32(r, k), randF32(r, k)
+	d0, d1 := make([]float32, rows), make([]float32, rows)
+	forEachBenchVariant(b, fmt.Sprintf("pair_%dx%d", rows, k), func(b *testing.B) {
+		for b.Loop() {
+			GemvBF16x2(d0, d1, m, k, x0, x1)
+		}
+		reportMACs(b, float64(2*rows*k))
+	})
+	forEachBenchVariant(b, fmt.Sprintf("rows_%dx%d", rows, k), func(b *testing.B) {
+		for b.Loop() {
+			for i := range rows {
+				d0[i] = DotBF16(m[i*k:(i+1)*k], x0)
+				d1[i] = DotBF16(m[i*k:(i+1)*k], x1)
+			}
+		}
+		reportMACs(b, float64(2*rows*k))
+	})
+}
+
 // A batch of four sequences' lm_head as the forward pass runs it: 16384
 // rows of 2560 (84 MB, from memory) in chunks of 32, each chunk for all
 // four vectors while it is in cache, with GemvF16x4 against GemvF16x2

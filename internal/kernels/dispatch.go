@@ -61,6 +61,7 @@ var (
 	gemvF16         = gemvF16Generic
 	gemvF16x2       = gemvF16x2ByOne
 	gemvF16x4       = gemvF16x4ByTwo
+	gemvBF16x2      = gemvBF16x2ByOne
 	gemvQ6KQ8Kx2    = gemvQ6KQ8Kx2ByOne
 	gemvQ8_0Q8      = gemvQ8_0Q8Generic
 	gemvQ6KQ8K      = gemvQ6KQ8KGeneric
@@ -114,7 +115,7 @@ func SetLevel(l Level) Level {
 	rmsNorm, squaredReLUMul, siluMul = rmsNormGeneric, squaredReLUMulGeneric, siluMulGeneric
 	softmax, ropeNeoX = softmaxGeneric, ropeNeoXGeneric
 	gemvF16, gemvQ8_0Q8, gemvQ6KQ8K = gemvF16Generic, gemvQ8_0Q8Generic, gemvQ6KQ8KGeneric
-	gemvF16x2, gemvF16x4, gemvQ6KQ8Kx2 = gemvF16x2ByOne, gemvF16x4ByTwo, gemvQ6KQ8Kx2ByOne
+	gemvF16x2, gemvF16x4, gemvBF16x2, gemvQ6KQ8Kx2 = gemvF16x2ByOne, gemvF16x4ByTwo, gemvBF16x2ByOne, gemvQ6KQ8Kx2ByOne
 	sumU64, sumU64PF = sumU64Generic, sumU64Generic
 	level = Generic
 	for _, c := range []Level{AVX2, AVX512, NEON} {
@@ -222,6 +223,29 @@ func GemvF16x4(d [4][]float32, rows []uint16, k int, x [4][]float32) {
 func gemvF16x4ByTwo(d [4][]float32, rows []uint16, k int, x [4][]float32) {
 	gemvF16x2(d[0], d[1], rows, k, x[0], x[1])
 	gemvF16x2(d[2], d[3], rows, k, x[2], x[3])
+}
+
+// GemvBF16x2 computes d0[r] = DotBF16(rows[r*k:(r+1)*k], x0) and d1[r] from
+// x1 for r < len(d0), bit for bit: a batch's BF16 lm_head, which can then
+// read and widen each row once for both.
+func GemvBF16x2(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
+	if len(d1) < len(d0) || len(x0) < k || len(x1) < k {
+		panic("kernels: GemvBF16x2 outputs or vectors shorter than the rows")
+	}
+	if len(d0) == 0 {
+		return
+	}
+	_ = rows[len(d0)*k-1]
+	gemvBF16x2(d0, d1, rows, k, x0, x1)
+}
+
+// gemvBF16x2ByOne is GemvBF16x2 at the levels without a two-vector kernel.
+func gemvBF16x2ByOne(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
+	for i := range d0 {
+		row := rows[i*k : (i+1)*k]
+		d0[i] = dotBF16(row, x0[:k])
+		d1[i] = dotBF16(row, x1[:k])
+	}
 }
 
 // gemvF16x2ByOne is GemvF16x2 at the levels without a two-vector kernel.

@@ -55,6 +55,7 @@ func installAVX2() {
 	gemvF16 = gemvF16AVX2Go
 	gemvF16x2 = gemvF16x2AVX2Go
 	gemvF16x4 = gemvF16x4AVX2Go
+	gemvBF16x2 = gemvBF16x2AVX2Go
 	gemvQ8_0Q8 = gemvQ8_0Q8AVX2Go
 	gemvQ6KQ8K = gemvQ6KQ8KAVX2Go
 	gemvQ6KQ8Kx2 = gemvQ6KQ8Kx2AVX2Go

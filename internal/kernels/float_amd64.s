@@ -802,6 +802,72 @@ dbf_done:
 	VZEROUPPER
 	RET
 
+// func gemvBF16x2AVX2(d0, d1 *float32, rows *uint16, k, nrows int, x0, x1 *float32, n int)
+// dotBF16AVX2 for two activation vectors at once (a batch's BF16 lm_head,
+// as in Hugging Face checkpoints): for nrows rows (k values apart) writes
+// the vector part (first n values, n a multiple of 32) of each row's dot
+// with x0 to d0 and with x1 to d1. Each row is read and widened once for
+// both; every dot keeps DotBF16's four chains and reduction, so the
+// results are its results bit for bit.
+TEXT ·gemvBF16x2AVX2(SB), NOSPLIT, $0-64
+	MOVQ  d0+0(FP), DI
+	MOVQ  d1+8(FP), R9
+	MOVQ  rows+16(FP), R13
+	MOVQ  k+24(FP), BX
+	SHLQ  $1, BX
+	MOVQ  nrows+32(FP), CX
+	MOVQ  x1+48(FP), R11
+	SUBQ  x0+40(FP), R11
+	TESTQ CX, CX
+	JZ    gb2_ret
+
+gb2_row:
+	MOVQ  R13, SI
+	MOVQ  x0+40(FP), R12
+	MOVQ  n+56(FP), DX
+	SHRQ  $5, DX
+	ZERO_Y0_Y7
+	TESTQ DX, DX
+	JZ    gb2_reduce
+
+gb2_loop:
+	PREFETCHT0  512(SI)
+	VPMOVZXWD   (SI), Y8
+	VPMOVZXWD   16(SI), Y9
+	VPMOVZXWD   32(SI), Y10
+	VPMOVZXWD   48(SI), Y11
+	VPSLLD      $16, Y8, Y8
+	VPSLLD      $16, Y9, Y9
+	VPSLLD      $16, Y10, Y10
+	VPSLLD      $16, Y11, Y11
+	VFMADD231PS (R12), Y8, Y0
+	VFMADD231PS 32(R12), Y9, Y1
+	VFMADD231PS 64(R12), Y10, Y2
+	VFMADD231PS 96(R12), Y11, Y3
+	VFMADD231PS (R12)(R11*1), Y8, Y4
+	VFMADD231PS 32(R12)(R11*1), Y9, Y5
+	VFMADD231PS 64(R12)(R11*1), Y10, Y6
+	VFMADD231PS 96(R12)(R11*1), Y11, Y7
+	ADDQ        $64, SI
+	ADDQ        $128, R12
+	DECQ        DX
+	JNZ         gb2_loop
+
+gb2_reduce:
+	DOT4_SUM_OF(Y0, Y1, Y2, Y3, X0, X1)
+	DOT4_SUM_OF(Y4, Y5, Y6, Y7, X4, X5)
+	VMOVSS X0, (DI)
+	VMOVSS X4, (R9)
+	ADDQ   $4, DI
+	ADDQ   $4, R9
+	ADDQ   BX, R13
+	DECQ   CX
+	JNZ    gb2_row
+
+gb2_ret:
+	VZEROUPPER
+	RET
+
 // func dotsF32AVX2(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 TEXT ·dotsF32AVX2(SB), NOSPLIT, $0-72
 	DOTS(2, LOADK_F32, 128, LOADK1_F32, 4, PF_F32, dots_row, dots_pair, dots_pair_loop, dots_ptail, dots_pstore, dots_single, dots_loop, dots_stail, dots_sstore, dots_next, dots_ret)

@@ -345,6 +345,28 @@ func gemvF16x2AVX2Go(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
 	}
 }
 
+//go:noescape
+func gemvBF16x2AVX2(d0, d1 *float32, rows *uint16, k, nrows int, x0, x1 *float32, n int)
+
+// gemvBF16x2AVX2Go runs the two-vector kernel over the rows, then adds
+// each dot's tail of k as DotBF16 does.
+func gemvBF16x2AVX2Go(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
+	v := k &^ 31
+	if v == 0 {
+		gemvBF16x2ByOne(d0, d1, rows, k, x0, x1)
+		return
+	}
+	gemvBF16x2AVX2(&d0[0], &d1[0], &rows[0], k, len(d0), &x0[0], &x1[0], v)
+	for i := range d0 {
+		row := rows[i*k : (i+1)*k]
+		for j := v; j < k; j++ {
+			w := BF16ToF32(row[j])
+			d0[i] += w * x0[j]
+			d1[i] += w * x1[j]
+		}
+	}
+}
+
 func dotBF16AVX2Go(row []uint16, x []float32) float32 {
 	n := len(row)
 	_ = x[:n]

@@ -421,6 +421,52 @@ func TestGemvF16(t *testing.T) {
 	}
 }
 
+// GemvBF16x2 gives DotBF16's result for each row and vector bit for bit,
+// at every level and shape (k off the 32-value step), writes nothing past
+// the rows, and panics on short inputs.
+func TestGemvBF16x2(t *testing.T) {
+	r := rand.New(rand.NewPCG(61, 62))
+	for _, rows := range []int{1, 2, 5, 33} {
+		for _, k := range []int{1, 31, 32, 33, 80, 2560} {
+			m := randHalf(r, rows*k, F32ToBF16)
+			x0, x1 := randF32(r, k), randF32(r, k)
+			forEachVariant(t, func(t *testing.T) {
+				d0, d1 := fill(rows+1, float32(-3)), fill(rows+1, float32(-3))
+				GemvBF16x2(d0[:rows], d1[:rows], m, k, x0, x1)
+				if d0[rows] != -3 || d1[rows] != -3 {
+					t.Fatalf("%dx%d: wrote past the end", rows, k)
+				}
+				for i := range rows {
+					row := m[i*k : (i+1)*k]
+					if w0, w1 := DotBF16(row, x0), DotBF16(row, x1); math.Float32bits(d0[i]) != math.Float32bits(w0) || math.Float32bits(d1[i]) != math.Float32bits(w1) {
+						t.Fatalf("%dx%d row %d: %v %v, DotBF16 %v %v", rows, k, i, d0[i], d1[i], w0, w1)
+					}
+				}
+			})
+		}
+	}
+	for name, f := range map[string]func(){
+		"rows": func() {
+			GemvBF16x2(make([]float32, 3), make([]float32, 3), make([]uint16, 2*32), 32, make([]float32, 32), make([]float32, 32))
+		},
+		"d1": func() {
+			GemvBF16x2(make([]float32, 2), make([]float32, 1, 2), make([]uint16, 2*32), 32, make([]float32, 32), make([]float32, 32))
+		},
+		"x1": func() {
+			GemvBF16x2(make([]float32, 2), make([]float32, 2), make([]uint16, 2*32), 32, make([]float32, 32), make([]float32, 31, 32))
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s too short: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
 // GemvF16x4 gives GemvF16's results for each vector bit for bit, at every
 // level and shape, writes nothing past the rows, and panics on short
 // inputs.

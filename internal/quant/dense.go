@@ -164,8 +164,8 @@ func (d *Dense) Gemv(dst []float32, lo, hi int, in *Input) {
 
 // GemvBatch is Gemv for several prepared inputs: input i's results for
 // rows lo..hi-1 go to dst[i*ldd+lo : i*ldd+hi]. F16 rows are widened once
-// for each four inputs (then two), and Q6_K rows unpacked once for each
-// two; the results are Gemv's bit for bit.
+// for each four inputs (then two), BF16 rows once for each two, and Q6_K
+// rows unpacked once for each two; the results are Gemv's bit for bit.
 func (d *Dense) GemvBatch(dst []float32, ldd, lo, hi int, ins []Input) {
 	i := 0
 	out := func(i int) []float32 { return dst[i*ldd+lo : i*ldd+hi] }
@@ -178,6 +178,11 @@ func (d *Dense) GemvBatch(dst []float32, ldd, lo, hi int, ins []Input) {
 		}
 		for ; i+1 < len(ins); i += 2 {
 			kernels.GemvF16x2(out(i), out(i+1), rows, d.Cols, ins[i].X, ins[i+1].X)
+		}
+	case DenseBF16:
+		rows := d.u16[lo*d.Cols : hi*d.Cols]
+		for ; i+1 < len(ins); i += 2 {
+			kernels.GemvBF16x2(out(i), out(i+1), rows, d.Cols, ins[i].X, ins[i+1].X)
 		}
 	case DenseQ6_K:
 		rows := d.Data[lo*d.rowBytes : hi*d.rowBytes]

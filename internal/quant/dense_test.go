@@ -78,8 +78,8 @@ func TestDenseGemvBlockTypes(t *testing.T) {
 }
 
 // GemvBatch gives each input Gemv's results bit for bit, for F16 (four
-// inputs at a time, then two, then one), Q6_K (two, then one) and the
-// other types, and writes only its rows of each output.
+// inputs at a time, then two, then one), BF16 and Q6_K (two, then one) and
+// Q8_0, and writes only its rows of each output.
 func TestDenseGemvBatch(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const rows, cols, ldd = 37, 272, 40
