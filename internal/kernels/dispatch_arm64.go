@@ -35,6 +35,7 @@ func install(l Level) {
 	gemvF16 = gemvF16NEONGo
 	gemvF16x2 = gemvF16x2NEONGo
 	dotBF16 = dotBF16NEONGo
+	gemvBF16x2 = gemvBF16x2NEONGo
 	dotF32 = dotF32NEONGo
 	dotsF32 = dotsF32NEONGo
 	weightedSum = weightedSumNEONGo

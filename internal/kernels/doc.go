@@ -45,7 +45,7 @@
 // level GemvF16, GemvF16x2 and GemvF16x4 (two and four vectors, each row
 // widened once for all: a batch's lm_head; GemvF16x4 is AVX2 only,
 // elsewhere GemvF16x2 twice) and DotF16 agree bit for bit per row, as do
-// GemvBF16x2 (AVX2; elsewhere DotBF16 per row) and DotBF16, and a GemvQ8_0Q8 or
+// GemvBF16x2 (two vectors; AVX2 and NEON) and DotBF16, and a GemvQ8_0Q8 or
 // GemvQ6KQ8K row does not depend on the rows passed with it, whichever
 // rows a caller groups together; GemvQ6KQ8Kx2 (two vectors, each row
 // unpacked once for both; AVX2 only, elsewhere GemvQ6KQ8K twice) gives

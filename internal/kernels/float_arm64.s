@@ -270,6 +270,67 @@ dbf_done:
 	FMOVS F0, ret+24(FP)
 	RET
 
+// func gemvBF16x2NEON(d0, d1 *float32, rows *uint16, k, nrows int, x0, x1 *float32, n int)
+// dotBF16NEON of each of nrows rows (k values apart) with two vectors at
+// once, x0's dots to d0 and x1's to d1: each row is widened once for both,
+// and each dot keeps dotBF16NEON's four chains and sum, so the results are
+// DotBF16's bit for bit. n (a multiple of 16) values of each row.
+TEXT ·gemvBF16x2NEON(SB), NOSPLIT, $0-64
+	MOVD d0+0(FP), R4
+	MOVD d1+8(FP), R5
+	MOVD rows+16(FP), R6
+	MOVD k+24(FP), R7
+	LSL  $1, R7, R7
+	MOVD nrows+32(FP), R8
+	VEOR V31.B16, V31.B16, V31.B16
+	CBZ  R8, b2_ret
+
+b2_row:
+	MOVD R6, R0
+	MOVD x0+40(FP), R1
+	MOVD x1+48(FP), R3
+	MOVD n+56(FP), R2
+	ZERO_V16_V19
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	LSR  $4, R2, R2
+	CBZ  R2, b2_sum
+
+b2_loop:
+	VLD1.P 32(R0), [V0.H8, V1.H8]
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P 64(R3), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ZIP1_H(2, 31, 0)
+	ZIP2_H(3, 31, 0)
+	ZIP1_H(12, 31, 1)
+	ZIP2_H(13, 31, 1)
+	FMLA_S(16, 2, 4)
+	FMLA_S(17, 3, 5)
+	FMLA_S(18, 12, 6)
+	FMLA_S(19, 13, 7)
+	FMLA_S(20, 2, 8)
+	FMLA_S(21, 3, 9)
+	FMLA_S(22, 12, 10)
+	FMLA_S(23, 13, 11)
+	SUBS   $1, R2, R2
+	BNE    b2_loop
+
+b2_sum:
+	DOT4_SUM_OF(16, 17, 18, 19)
+	FMOVS F0, (R4)
+	DOT4_SUM_OF(20, 21, 22, 23)
+	FMOVS F0, (R5)
+	ADD   $4, R4
+	ADD   $4, R5
+	ADD   R7, R6
+	SUBS  $1, R8, R8
+	BNE   b2_row
+
+b2_ret:
+	RET
+
 // func dotsF32NEON(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 // dst[g·dstStride+j] = (q + g·qStride)·(k + j·stride) over qStride values
 // for j < rows, g < heads: every head takes each key row while it is in

@@ -321,8 +321,8 @@ func gemvF16x4AVX2Go(d [4][]float32, rows []uint16, k int, x [4][]float32) {
 		return
 	}
 	gemvF16x4vAVX2(&d[0][0], &d[1][0], &d[2][0], &d[3][0], &rows[0], k, len(d[0]), &x[0][0], &x[1][0], &x[2][0], &x[3][0], v)
-	addF16Tails2(d[0], d[1], rows, k, v, x[0], x[1])
-	addF16Tails2(d[2], d[3], rows, k, v, x[2], x[3])
+	addTails2(dotF16Tail, d[0], d[1], rows, k, v, x[0], x[1])
+	addTails2(dotF16Tail, d[2], d[3], rows, k, v, x[2], x[3])
 }
 
 // gemvF16x2AVX2Go runs the two-vector kernel over pairs of rows, adds the
@@ -337,7 +337,7 @@ func gemvF16x2AVX2Go(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
 		return
 	}
 	gemvF16x2AVX2(&d0[0], &d1[0], &rows[0], k, pairs, &x0[0], &x1[0], v)
-	addF16Tails2(d0[:2*pairs], d1, rows, k, v, x0, x1)
+	addTails2(dotF16Tail, d0[:2*pairs], d1, rows, k, v, x0, x1)
 	if r > 2*pairs {
 		last := rows[2*pairs*k : r*k]
 		gemvF16AVX2Go(d0[2*pairs:r], last, k, x0)
@@ -357,14 +357,7 @@ func gemvBF16x2AVX2Go(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) 
 		return
 	}
 	gemvBF16x2AVX2(&d0[0], &d1[0], &rows[0], k, len(d0), &x0[0], &x1[0], v)
-	for i := range d0 {
-		row := rows[i*k : (i+1)*k]
-		for j := v; j < k; j++ {
-			w := BF16ToF32(row[j])
-			d0[i] += w * x0[j]
-			d1[i] += w * x1[j]
-		}
-	}
+	addTails2(dotBF16Tail, d0, d1, rows, k, v, x0, x1)
 }
 
 func dotBF16AVX2Go(row []uint16, x []float32) float32 {
@@ -375,10 +368,7 @@ func dotBF16AVX2Go(row []uint16, x []float32) float32 {
 	if v > 0 {
 		acc = dotBF16AVX2(&row[0], &x[0], v)
 	}
-	for i := v; i < n; i++ {
-		acc += BF16ToF32(row[i]) * x[i]
-	}
-	return acc
+	return dotBF16Tail(acc, row[v:], x[v:n])
 }
 
 func rmsNormAVX2Go(dst, x, w []float32, eps float32) {

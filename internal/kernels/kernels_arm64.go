@@ -143,7 +143,7 @@ func gemvF16x2NEONGo(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
 		clear(d0)
 		clear(d1)
 	}
-	addF16Tails2(d0, d1, rows, k, v, x0, x1)
+	addTails2(dotF16Tail, d0, d1, rows, k, v, x0, x1)
 }
 
 func dotBF16NEONGo(row []uint16, x []float32) float32 {
@@ -154,10 +154,23 @@ func dotBF16NEONGo(row []uint16, x []float32) float32 {
 	if v > 0 {
 		acc = dotBF16NEON(&row[0], &x[0], v)
 	}
-	for i := v; i < n; i++ {
-		acc += BF16ToF32(row[i]) * x[i]
+	return dotBF16Tail(acc, row[v:], x[v:n])
+}
+
+//go:noescape
+func gemvBF16x2NEON(d0, d1 *float32, rows *uint16, k, nrows int, x0, x1 *float32, n int)
+
+// gemvBF16x2NEONGo: the two-vector kernel, then each dot's tail of k as
+// dotBF16NEONGo adds it.
+func gemvBF16x2NEONGo(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
+	v := k &^ 15
+	if v > 0 {
+		gemvBF16x2NEON(&d0[0], &d1[0], &rows[0], k, len(d0), &x0[0], &x1[0], v)
+	} else {
+		clear(d0)
+		clear(d1)
 	}
-	return acc
+	addTails2(dotBF16Tail, d0, d1, rows, k, v, x0, x1)
 }
 
 //go:noescape

@@ -207,14 +207,24 @@ func dotF32With(a, b []float32, step int, kern func(dst, q, k *float32, stride, 
 	return acc
 }
 
-// addF16Tails2 adds to d0[i] and d1[i], for each of their rows, the
-// products of values v..k-1 of row i with x0 and x1, as GemvF16 adds its
-// tails.
-func addF16Tails2(d0, d1 []float32, rows []uint16, k, v int, x0, x1 []float32) {
+// dotBF16Tail adds row·x to acc one value at a time: DotBF16's tail past
+// its kernel's step, in one place so that the one- and two-vector kernels
+// compile it alike (arm64 fuses each multiply-add).
+func dotBF16Tail(acc float32, row []uint16, x []float32) float32 {
+	for i := range row {
+		acc += BF16ToF32(row[i]) * x[i]
+	}
+	return acc
+}
+
+// addTails2 adds to d0[i] and d1[i], for each of their rows, the products
+// of values v..k-1 of row i with x0 and x1 through tail (dotF16Tail or
+// dotBF16Tail), as the one-vector kernels add their tails.
+func addTails2(tail func(float32, []uint16, []float32) float32, d0, d1 []float32, rows []uint16, k, v int, x0, x1 []float32) {
 	for i := range d0 {
 		row := rows[i*k+v : (i+1)*k]
-		d0[i] = dotF16Tail(d0[i], row, x0[v:k])
-		d1[i] = dotF16Tail(d1[i], row, x1[v:k])
+		d0[i] = tail(d0[i], row, x0[v:k])
+		d1[i] = tail(d1[i], row, x1[v:k])
 	}
 }
 
