@@ -77,8 +77,8 @@ func TestDenseGemvBlockTypes(t *testing.T) {
 	}
 }
 
-// GemvBatch gives each input Gemv's results bit for bit, for F16 (four
-// inputs at a time, then two, then one), BF16 and Q6_K (two, then one) and
+// GemvBatch gives each input Gemv's results bit for bit, for F16 (the
+// first four inputs together, then two at a time, then one), BF16 and Q6_K (two, then one) and
 // Q8_0, and writes only its rows of each output.
 func TestDenseGemvBatch(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
@@ -123,7 +123,7 @@ func TestDenseGemvBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, n := range []int{1, 2, 3, 4, 5, 7} {
+		for _, n := range []int{1, 2, 3, 4, 5, 7, 8} {
 			ins := make([]Input, n)
 			for i := range ins {
 				d.Prepare(&ins[i], randomRow(r, c, 1))
