@@ -34,6 +34,7 @@ func install(l Level) {
 	dotF16 = dotF16NEONGo
 	gemvF16 = gemvF16NEONGo
 	gemvF16x2 = gemvF16x2NEONGo
+	gemvF16x4 = gemvF16x4NEONGo
 	dotBF16 = dotBF16NEONGo
 	gemvBF16x2 = gemvBF16x2NEONGo
 	dotF32 = dotF32NEONGo

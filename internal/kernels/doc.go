@@ -43,8 +43,8 @@
 // (the tests check this), and it moved the perplexity of bitnet-tiny by
 // 0.003 % with a Q6_K head and by 0.0008 % with a Q8_0 one. Within one
 // level GemvF16, GemvF16x2 and GemvF16x4 (two and four vectors, each row
-// widened once for all: a batch's lm_head; GemvF16x4 is AVX2 only,
-// elsewhere GemvF16x2 twice) and DotF16 agree bit for bit per row, as do
+// widened once for all: a batch's lm_head; AVX2 and NEON) and DotF16
+// agree bit for bit per row, as do
 // GemvBF16x2 (two vectors; AVX2 and NEON) and DotBF16, and a GemvQ8_0Q8 or
 // GemvQ6KQ8K row does not depend on the rows passed with it, whichever
 // rows a caller groups together; GemvQ6KQ8Kx2 (two vectors, each row

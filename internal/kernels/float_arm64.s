@@ -239,6 +239,93 @@ f2_sum:
 f2_ret:
 	RET
 
+// func gemvF16x4vNEON(d0, d1, d2, d3 *float32, rows *uint16, k, nrows int, x0, x1, x2, x3 *float32, n int)
+// dotF16NEON of each of nrows rows (k halves apart) with four vectors at
+// once, xj's dots to dj: each row is read and widened once for all four,
+// and each dot keeps dotF16NEON's four chains (V16+4j..V19+4j) and sum,
+// so the results are GemvF16's bit for bit. n (a multiple of 16) values
+// of each row. The vectors' values go through V4-V7 in turn.
+TEXT ·gemvF16x4vNEON(SB), NOSPLIT, $0-96
+	MOVD rows+32(FP), R6
+	MOVD k+40(FP), R7
+	LSL  $1, R7, R7
+	MOVD nrows+48(FP), R8
+	CBZ  R8, f4_ret
+	MOVD $0, R9
+
+f4_row:
+	MOVD R6, R0
+	MOVD x0+56(FP), R1
+	MOVD x1+64(FP), R3
+	MOVD x2+72(FP), R4
+	MOVD x3+80(FP), R5
+	MOVD n+88(FP), R2
+	ZERO_V16_V19
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	LSR  $4, R2, R2
+	CBZ  R2, f4_sum
+
+f4_loop:
+	VLD1.P 32(R0), [V0.H8, V1.H8]
+	FCVTL_S(2, 0)
+	FCVTL2_S(3, 0)
+	FCVTL_S(12, 1)
+	FCVTL2_S(13, 1)
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FMLA_S(16, 2, 4)
+	FMLA_S(17, 3, 5)
+	FMLA_S(18, 12, 6)
+	FMLA_S(19, 13, 7)
+	VLD1.P 64(R3), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FMLA_S(20, 2, 4)
+	FMLA_S(21, 3, 5)
+	FMLA_S(22, 12, 6)
+	FMLA_S(23, 13, 7)
+	VLD1.P 64(R4), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FMLA_S(24, 2, 4)
+	FMLA_S(25, 3, 5)
+	FMLA_S(26, 12, 6)
+	FMLA_S(27, 13, 7)
+	VLD1.P 64(R5), [V4.S4, V5.S4, V6.S4, V7.S4]
+	FMLA_S(28, 2, 4)
+	FMLA_S(29, 3, 5)
+	FMLA_S(30, 12, 6)
+	FMLA_S(31, 13, 7)
+	SUBS   $1, R2, R2
+	BNE    f4_loop
+
+f4_sum:
+	MOVD  d0+0(FP), R10
+	DOT4_SUM_OF(16, 17, 18, 19)
+	FMOVS F0, (R10)(R9)
+	MOVD  d1+8(FP), R10
+	DOT4_SUM_OF(20, 21, 22, 23)
+	FMOVS F0, (R10)(R9)
+	MOVD  d2+16(FP), R10
+	DOT4_SUM_OF(24, 25, 26, 27)
+	FMOVS F0, (R10)(R9)
+	MOVD  d3+24(FP), R10
+	DOT4_SUM_OF(28, 29, 30, 31)
+	FMOVS F0, (R10)(R9)
+	ADD   $4, R9
+	ADD   R7, R6
+	SUBS  $1, R8, R8
+	BNE   f4_row
+
+f4_ret:
+	RET
+
 // func dotBF16NEON(row *uint16, x *float32, n int) float32
 // n is a multiple of 16. Interleaving a zero half below each bf16 value
 // (ZIP with V31 = 0) is the shift left by 16 that widens it.

@@ -146,6 +146,22 @@ func gemvF16x2NEONGo(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
 	addTails2(dotF16Tail, d0, d1, rows, k, v, x0, x1)
 }
 
+//go:noescape
+func gemvF16x4vNEON(d0, d1, d2, d3 *float32, rows *uint16, k, nrows int, x0, x1, x2, x3 *float32, n int)
+
+// gemvF16x4NEONGo: the four-vector kernel, then each dot's tail of k as
+// dotF16NEONGo adds it.
+func gemvF16x4NEONGo(d [4][]float32, rows []uint16, k int, x [4][]float32) {
+	v := k &^ 15
+	if v == 0 {
+		gemvF16x4ByTwo(d, rows, k, x)
+		return
+	}
+	gemvF16x4vNEON(&d[0][0], &d[1][0], &d[2][0], &d[3][0], &rows[0], k, len(d[0]), &x[0][0], &x[1][0], &x[2][0], &x[3][0], v)
+	addTails2(dotF16Tail, d[0], d[1], rows, k, v, x[0], x[1])
+	addTails2(dotF16Tail, d[2], d[3], rows, k, v, x[2], x[3])
+}
+
 func dotBF16NEONGo(row []uint16, x []float32) float32 {
 	n := len(row)
 	_ = x[:n]
