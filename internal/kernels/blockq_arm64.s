@@ -244,6 +244,135 @@ reduce:                                 \
 done:                                   \
 	RET
 
+// Q6_HALF for two activation vectors, at R6 (V16-V17) and R13 (V24-V25):
+// each 16 codes in V6 go to both. The four groups of each quarter pair
+// are folded into [G0..G3] (V26 and V23) before the next pair reuses
+// V8-V15 (vector 0 in V8-V11, vector 1 in V12-V15), and the next pair's
+// into V8 and V12; vector 1's block sum is V22. The integer sums are
+// exact, so folding in another order changes nothing.
+#define Q6X2_QUARTERS(GDOT, CODES_A, CODES_B, qa, qb) \
+	VLD1.P 32(R6), [V16.B16, V17.B16];  \
+	VLD1.P 32(R13), [V24.B16, V25.B16]; \
+	CODES_A(V0.B16, V4.B16, qa);        \
+	GDOT(8, V8.B16, 16);                \
+	GDOT(12, V12.B16, 24);              \
+	CODES_A(V1.B16, V5.B16, qa);        \
+	GDOT(9, V9.B16, 17);                \
+	GDOT(13, V13.B16, 25);              \
+	VLD1.P 32(R6), [V16.B16, V17.B16];  \
+	VLD1.P 32(R13), [V24.B16, V25.B16]; \
+	CODES_B(V2.B16, V4.B16, qb);        \
+	GDOT(10, V10.B16, 16);              \
+	GDOT(14, V14.B16, 24);              \
+	CODES_B(V3.B16, V5.B16, qb);        \
+	GDOT(11, V11.B16, 17);              \
+	GDOT(15, V15.B16, 25)
+
+// Q6_HI and Q6_HI2 with the shift argument of Q6_LO, unused.
+#define Q6_HI_(ql, qh, sh) Q6_HI(ql, qh)
+#define Q6_HI2_(ql, qh, sh) Q6_HI2(ql, qh)
+
+#define Q6X2_HALF(GDOT, qlo, qho, sco, MULOP) \
+	ADD    $qlo, R1, R9;                                 \
+	VLD1   (R9), [V0.B16, V1.B16, V2.B16, V3.B16];       \
+	ADD    $qho, R1, R9;                                 \
+	VLD1   (R9), [V4.B16, V5.B16];                       \
+	Q6X2_QUARTERS(GDOT, Q6_LO, Q6_LO, $4, $2);           \
+	ADDP_S(24, 8, 9);                                    \
+	ADDP_S(25, 10, 11);                                  \
+	ADDP_S(26, 24, 25);                                  \
+	ADDP_S(24, 12, 13);                                  \
+	ADDP_S(25, 14, 15);                                  \
+	ADDP_S(23, 24, 25);                                  \
+	Q6X2_QUARTERS(GDOT, Q6_HI_, Q6_HI2_, $0, $0);        \
+	ADDP_S(24, 8, 9);                                    \
+	ADDP_S(25, 10, 11);                                  \
+	ADDP_S(8, 24, 25);                                   \
+	ADDP_S(24, 12, 13);                                  \
+	ADDP_S(25, 14, 15);                                  \
+	ADDP_S(12, 24, 25);                                  \
+	FMOVD  sco(R1), F28;                                 \
+	SXTL_H_B(28, 28);                                    \
+	SXTL_S_H(24, 28);                                    \
+	SXTL2_S_H(25, 28);                                   \
+	MULOP(18, 26, 24);                                   \
+	MLA_S(18, 8, 25);                                    \
+	MULOP(22, 23, 24);                                   \
+	MLA_S(22, 12, 25)
+
+// Q6_BLOCK_END for both vectors: float sums F20 (xd at R7) and F21 (xd at
+// R12), each with the generic operations in the generic order.
+#define Q6X2_BLOCK_END \
+	VADDV   V18.S4, V18;      \
+	VMOV    V18.S[0], R10;    \
+	SCVTFWS R10, F3;          \
+	VADDV   V22.S4, V22;      \
+	VMOV    V22.S[0], R11;    \
+	SCVTFWS R11, F7;          \
+	MOVHU   208(R1), R10;     \
+	VMOV    R10, V1.H[0];     \
+	FCVTL_S(1, 1);            \
+	FMOVS   (R7), F2;         \
+	FMULS   F2, F1, F2;       \
+	FMULS   F3, F2, F2;       \
+	FADDS   F2, F20, F20;     \
+	FMOVS   (R12), F4;        \
+	FMULS   F4, F1, F4;       \
+	FMULS   F7, F4, F4;       \
+	FADDS   F4, F21, F21;     \
+	ADD     $210, R1;         \
+	ADD     $4, R7;           \
+	ADD     $4, R12
+
+// gemvQ6KQ8KSDOT/NoDot for two activation vectors (xq0, xd0 into d0 and
+// xq1, xd1 into d1), decoding each row's codes once for both; the results
+// are the one-vector kernel's bit for bit.
+#define Q6X2_GEMV(GDOT) \
+	MOVD  d0+0(FP), R0;                  \
+	MOVD  d1+8(FP), R19;                 \
+	MOVD  data+16(FP), R1;               \
+	MOVD  rows+24(FP), R2;               \
+	MOVD  xq0+32(FP), R3;                \
+	MOVD  xq1+40(FP), R20;               \
+	MOVD  xd0+48(FP), R4;                \
+	MOVD  xd1+56(FP), R21;               \
+	MOVD  nb+80(FP), R5;                 \
+	VMOVI $32, V29.B16;                  \
+	VMOVI $0x30, V30.B16;                \
+	VMOVI $15, V31.B16;                  \
+	CBZ   R2, done;                      \
+	CBZ   R5, done;                      \
+row:                                     \
+	MOVD  R3, R6;                        \
+	MOVD  R20, R13;                      \
+	MOVD  R4, R7;                        \
+	MOVD  R21, R12;                      \
+	MOVD  R5, R8;                        \
+	VEOR  V20.B16, V20.B16, V20.B16;     \
+	VEOR  V21.B16, V21.B16, V21.B16;     \
+block:                                   \
+	Q6X2_HALF(GDOT, 0, 128, 192, MUL_S);  \
+	Q6X2_HALF(GDOT, 64, 160, 200, MLA_S); \
+	Q6X2_BLOCK_END;                      \
+	SUBS  $1, R8, R8;                    \
+	BNE   block;                         \
+	FMOVS F20, (R0);                     \
+	FMOVS F21, (R19);                    \
+	ADD   $4, R0;                        \
+	ADD   $4, R19;                       \
+	SUBS  $1, R2, R2;                    \
+	BNE   row;                           \
+done:                                    \
+	RET
+
+// func gemvQ6KQ8Kx2SDOT(d0, d1 *float32, data *byte, rows int, xq0, xq1 *int8, xd0, xd1 *float32, bs0, bs1 *int16, nb int)
+TEXT ·gemvQ6KQ8Kx2SDOT(SB), NOSPLIT, $0-88
+	Q6X2_GEMV(GDOT_SDOT)
+
+// func gemvQ6KQ8Kx2NoDot(d0, d1 *float32, data *byte, rows int, xq0, xq1 *int8, xd0, xd1 *float32, bs0, bs1 *int16, nb int)
+TEXT ·gemvQ6KQ8Kx2NoDot(SB), NOSPLIT, $0-88
+	Q6X2_GEMV(GDOT_NODOT)
+
 // func gemvQ6KQ8KSDOT(dst *float32, data *byte, rows int, xq *int8, xd *float32, bsums *int16, nb int)
 TEXT ·gemvQ6KQ8KSDOT(SB), NOSPLIT, $0-56
 	Q6_GEMV(GDOT_SDOT)

@@ -22,11 +22,13 @@ func install(l Level) {
 		dotI2S = dotI2SSDOTGo
 		gemmI2S = gemmI2SSDOTGo
 		gemvQ6KQ8K = gemvQ6KQ8KSDOTGo
+		gemvQ6KQ8Kx2 = gemvQ6KQ8Kx2SDOTGo
 		gemvQ8_0Q8 = gemvQ8_0Q8SDOTGo
 	} else {
 		dotI2S = dotI2SNEONGo
 		gemmI2S = gemmI2SNoDotGo
 		gemvQ6KQ8K = gemvQ6KQ8KNoDotGo
+		gemvQ6KQ8Kx2 = gemvQ6KQ8Kx2NoDotGo
 		gemvQ8_0Q8 = gemvQ8_0Q8NoDotGo
 	}
 	quantizeRow = quantizeRowNEONGo

@@ -48,8 +48,7 @@
 // GemvBF16x2 (two vectors; AVX2 and NEON) and DotBF16, and a GemvQ8_0Q8 or
 // GemvQ6KQ8K row does not depend on the rows passed with it, whichever
 // rows a caller groups together; GemvQ6KQ8Kx2 (two vectors, each row
-// unpacked once for both; AVX2 only, elsewhere GemvQ6KQ8K twice) gives
-// GemvQ6KQ8K's bits.
+// unpacked once for both; AVX2 and NEON) gives GemvQ6KQ8K's bits.
 //
 // # Files
 //

@@ -435,13 +435,7 @@ func gemvQ6KQ8KAVX2(dst *float32, data *byte, rows int, xq *int8, xd *float32, b
 func gemvQ6KQ8Kx2AVX2(d0, d1 *float32, data *byte, rows int, xq0, xq1 *int8, xd0, xd1 *float32, bs0, bs1 *int16, nb int)
 
 func gemvQ6KQ8Kx2AVX2Go(d0, d1 []float32, data []byte, rowBytes int, a0, a1 *Q8K) {
-	nb := rowBytes / Q6KBlockBytes
-	if nb == 0 {
-		clear(d0)
-		clear(d1)
-		return
-	}
-	gemvQ6KQ8Kx2AVX2(&d0[0], &d1[0], &data[0], len(d0), &a0.Q[0], &a1.Q[0], &a0.D[0], &a1.D[0], &a0.BSums[0], &a1.BSums[0], nb)
+	gemvQ6KQ8Kx2With(gemvQ6KQ8Kx2AVX2, d0, d1, data, rowBytes, a0, a1)
 }
 
 func gemvQ8_0Q8AVX2Go(dst []float32, data []byte, rowBytes int, a *Q8) {

@@ -263,6 +263,20 @@ func gemvQ8_0Q8SDOT(dst *float32, data *byte, rowBytes, rows int, xq *int8, xd *
 //go:noescape
 func gemvQ8_0Q8NoDot(dst *float32, data *byte, rowBytes, rows int, xq *int8, xd *float32, nb int)
 
+//go:noescape
+func gemvQ6KQ8Kx2SDOT(d0, d1 *float32, data *byte, rows int, xq0, xq1 *int8, xd0, xd1 *float32, bs0, bs1 *int16, nb int)
+
+//go:noescape
+func gemvQ6KQ8Kx2NoDot(d0, d1 *float32, data *byte, rows int, xq0, xq1 *int8, xd0, xd1 *float32, bs0, bs1 *int16, nb int)
+
+func gemvQ6KQ8Kx2SDOTGo(d0, d1 []float32, data []byte, rowBytes int, a0, a1 *Q8K) {
+	gemvQ6KQ8Kx2With(gemvQ6KQ8Kx2SDOT, d0, d1, data, rowBytes, a0, a1)
+}
+
+func gemvQ6KQ8Kx2NoDotGo(d0, d1 []float32, data []byte, rowBytes int, a0, a1 *Q8K) {
+	gemvQ6KQ8Kx2With(gemvQ6KQ8Kx2NoDot, d0, d1, data, rowBytes, a0, a1)
+}
+
 func gemvQ8_0Q8SDOTGo(dst []float32, data []byte, rowBytes int, a *Q8) {
 	gemvQ8_0Q8With(gemvQ8_0Q8SDOT, dst, data, rowBytes, a)
 }

@@ -207,6 +207,19 @@ func dotF32With(a, b []float32, step int, kern func(dst, q, k *float32, stride, 
 	return acc
 }
 
+// gemvQ6KQ8Kx2With runs a two-vector Q6_K × Q8_K kernel over whole rows of
+// nb super-blocks; GemvQ6KQ8Kx2 has checked the lengths.
+func gemvQ6KQ8Kx2With(k func(d0, d1 *float32, data *byte, rows int, xq0, xq1 *int8, xd0, xd1 *float32, bs0, bs1 *int16, nb int),
+	d0, d1 []float32, data []byte, rowBytes int, a0, a1 *Q8K) {
+	nb := rowBytes / Q6KBlockBytes
+	if nb == 0 {
+		clear(d0)
+		clear(d1[:len(d0)])
+		return
+	}
+	k(&d0[0], &d1[0], &data[0], len(d0), &a0.Q[0], &a1.Q[0], &a0.D[0], &a1.D[0], &a0.BSums[0], &a1.BSums[0], nb)
+}
+
 // dotBF16Tail adds row·x to acc one value at a time: DotBF16's tail past
 // its kernel's step, in one place so that the one- and two-vector kernels
 // compile it alike (arm64 fuses each multiply-add).
