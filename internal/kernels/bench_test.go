@@ -163,50 +163,37 @@ func BenchmarkGemvF16(b *testing.B) {
 }
 
 // A batch's lm_head goes over the head 32 rows at a time (160 KB at
-// 2560, in L2), each chunk for every sequence: two vectors with
-// GemvF16x2 against GemvF16 called twice.
+// 2560, in L2), each chunk for every sequence: two vectors with GemvF16x2
+// against GemvF16 called twice, and with GemvBF16x2 (BF16 heads, as in
+// Hugging Face checkpoints) against DotBF16 per row and vector.
 func BenchmarkGemvF16x2(b *testing.B) {
+	benchGemv2(b, F32ToF16, GemvF16x2, func(d []float32, m []uint16, k int, x []float32) { GemvF16(d, m, k, x) })
+}
+
+func BenchmarkGemvBF16x2(b *testing.B) {
+	benchGemv2(b, F32ToBF16, GemvBF16x2, func(d []float32, m []uint16, k int, x []float32) {
+		for i := range d {
+			d[i] = DotBF16(m[i*k:(i+1)*k], x)
+		}
+	})
+}
+
+func benchGemv2(b *testing.B, conv func(float32) uint16, pair func(d0, d1 []float32, m []uint16, k int, x0, x1 []float32), one func(d []float32, m []uint16, k int, x []float32)) {
 	const rows, k = 32, 2560
 	r := rand.New(rand.NewPCG(8, 9))
-	m := randHalf(r, rows*k, F32ToF16)
+	m := randHalf(r, rows*k, conv)
 	x0, x1 := randF32(r, k), randF32(r, k)
 	d0, d1 := make([]float32, rows), make([]float32, rows)
 	forEachBenchVariant(b, fmt.Sprintf("pair_%dx%d", rows, k), func(b *testing.B) {
 		for b.Loop() {
-			GemvF16x2(d0, d1, m, k, x0, x1)
+			pair(d0, d1, m, k, x0, x1)
 		}
 		reportMACs(b, float64(2*rows*k))
 	})
 	forEachBenchVariant(b, fmt.Sprintf("twice_%dx%d", rows, k), func(b *testing.B) {
 		for b.Loop() {
-			GemvF16(d0, m, k, x0)
-			GemvF16(d1, m, k, x1)
-		}
-		reportMACs(b, float64(2*rows*k))
-	})
-}
-
-// A batch's BF16 lm_head (Hugging Face checkpoints), as BenchmarkGemvF16x2:
-// 32 rows of 2560 in L2, two vectors with GemvBF16x2 against DotBF16 per
-// row and vector.
-func BenchmarkGemvBF16x2(b *testing.B) {
-	const rows, k = 32, 2560
-	r := rand.New(rand.NewPCG(8, 11))
-	m := randHalf(r, rows*k, F32ToBF16)
-	x0, x1 := randF32(r, k), randF32(r, k)
-	d0, d1 := make([]float32, rows), make([]float32, rows)
-	forEachBenchVariant(b, fmt.Sprintf("pair_%dx%d", rows, k), func(b *testing.B) {
-		for b.Loop() {
-			GemvBF16x2(d0, d1, m, k, x0, x1)
-		}
-		reportMACs(b, float64(2*rows*k))
-	})
-	forEachBenchVariant(b, fmt.Sprintf("rows_%dx%d", rows, k), func(b *testing.B) {
-		for b.Loop() {
-			for i := range rows {
-				d0[i] = DotBF16(m[i*k:(i+1)*k], x0)
-				d1[i] = DotBF16(m[i*k:(i+1)*k], x1)
-			}
+			one(d0, m, k, x0)
+			one(d1, m, k, x1)
 		}
 		reportMACs(b, float64(2*rows*k))
 	})

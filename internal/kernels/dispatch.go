@@ -193,14 +193,22 @@ func GemvF16(dst []float32, rows []uint16, k int, x []float32) { gemvF16(dst, ro
 // (the same length): a batch's lm_head, which can then widen each row
 // once for both. The results are GemvF16's bit for bit.
 func GemvF16x2(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
+	if gemv2Args("GemvF16x2", d0, d1, rows, k, x0, x1) {
+		gemvF16x2(d0, d1, rows, k, x0, x1)
+	}
+}
+
+// gemv2Args checks the lengths of a two-vector GEMV's arguments, panicking
+// where they are short, and reports whether there are rows to compute.
+func gemv2Args(name string, d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) bool {
 	if len(d1) < len(d0) || len(x0) < k || len(x1) < k {
-		panic("kernels: GemvF16x2 outputs or vectors shorter than the rows")
+		panic("kernels: " + name + " outputs or vectors shorter than the rows")
 	}
 	if len(d0) == 0 {
-		return
+		return false
 	}
 	_ = rows[len(d0)*k-1]
-	gemvF16x2(d0, d1, rows, k, x0, x1)
+	return true
 }
 
 // GemvF16x4 is GemvF16 for four vectors at once, d[j] from x[j] (all of
@@ -229,14 +237,9 @@ func gemvF16x4ByTwo(d [4][]float32, rows []uint16, k int, x [4][]float32) {
 // x1 for r < len(d0), bit for bit: a batch's BF16 lm_head, which can then
 // read and widen each row once for both.
 func GemvBF16x2(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
-	if len(d1) < len(d0) || len(x0) < k || len(x1) < k {
-		panic("kernels: GemvBF16x2 outputs or vectors shorter than the rows")
+	if gemv2Args("GemvBF16x2", d0, d1, rows, k, x0, x1) {
+		gemvBF16x2(d0, d1, rows, k, x0, x1)
 	}
-	if len(d0) == 0 {
-		return
-	}
-	_ = rows[len(d0)*k-1]
-	gemvBF16x2(d0, d1, rows, k, x0, x1)
 }
 
 // gemvBF16x2ByOne is GemvBF16x2 at the levels without a two-vector kernel.

@@ -47,6 +47,69 @@
 	FADDP_S(a, a, a); \
 	FADDP_SCALAR(0, a)
 
+// GEMV2_NEON is the body of the two-vector kernels (gemvF16x2NEON,
+// gemvBF16x2NEON): each of nrows rows (k halves apart) is widened once,
+// 16 values a step, with LO/HI (the low and high four values of a vector
+// of eight halves), for dots with x0 into d0 and x1 into d1, each in the
+// one-vector kernel's four chains and sum. BF16's widening interleaves
+// zeros from V31, which the macro clears. It stands above every TEXT
+// because go vet checks a macro's argument references against the TEXT
+// above it.
+#define GEMV2_NEON(LO, HI, Lrow, Lloop, Lsum, Lret) \
+	MOVD d0+0(FP), R4;                              \
+	MOVD d1+8(FP), R5;                              \
+	MOVD rows+16(FP), R6;                           \
+	MOVD k+24(FP), R7;                              \
+	LSL  $1, R7, R7;                                \
+	MOVD nrows+32(FP), R8;                          \
+	VEOR V31.B16, V31.B16, V31.B16;                 \
+	CBZ  R8, Lret;                                  \
+Lrow:                                               \
+	MOVD R6, R0;                                    \
+	MOVD x0+40(FP), R1;                             \
+	MOVD x1+48(FP), R3;                             \
+	MOVD n+56(FP), R2;                              \
+	ZERO_V16_V19;                                   \
+	VEOR V20.B16, V20.B16, V20.B16;                 \
+	VEOR V21.B16, V21.B16, V21.B16;                 \
+	VEOR V22.B16, V22.B16, V22.B16;                 \
+	VEOR V23.B16, V23.B16, V23.B16;                 \
+	LSR  $4, R2, R2;                                \
+	CBZ  R2, Lsum;                                  \
+Lloop:                                              \
+	VLD1.P 32(R0), [V0.H8, V1.H8];                  \
+	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4];    \
+	VLD1.P 64(R3), [V8.S4, V9.S4, V10.S4, V11.S4];  \
+	LO(2, 0);                                       \
+	HI(3, 0);                                       \
+	LO(12, 1);                                      \
+	HI(13, 1);                                      \
+	FMLA_S(16, 2, 4);                               \
+	FMLA_S(17, 3, 5);                               \
+	FMLA_S(18, 12, 6);                              \
+	FMLA_S(19, 13, 7);                              \
+	FMLA_S(20, 2, 8);                               \
+	FMLA_S(21, 3, 9);                               \
+	FMLA_S(22, 12, 10);                             \
+	FMLA_S(23, 13, 11);                             \
+	SUBS   $1, R2, R2;                              \
+	BNE    Lloop;                                   \
+Lsum:                                               \
+	DOT4_SUM_OF(16, 17, 18, 19);                    \
+	FMOVS F0, (R4);                                 \
+	DOT4_SUM_OF(20, 21, 22, 23);                    \
+	FMOVS F0, (R5);                                 \
+	ADD   $4, R4;                                   \
+	ADD   $4, R5;                                   \
+	ADD   R7, R6;                                   \
+	SUBS  $1, R8, R8;                               \
+	BNE   Lrow;                                     \
+Lret:                                               \
+	RET
+
+#define WIDEN_BF16_LO(d, s) ZIP1_H(d, 31, s)
+#define WIDEN_BF16_HI(d, s) ZIP2_H(d, 31, s)
+
 // func absMaxNEON(x *float32, n int) float32
 // n is a multiple of 16. FMAX propagates NaNs, so NaN lanes are zeroed
 // first (FCMEQ v,v is false only for NaN); the generic `a > mx` skips them,
@@ -185,59 +248,7 @@ df16_done:
 // and each dot keeps dotF16NEON's four chains and sum, so the results are
 // GemvF16's bit for bit. n (a multiple of 16) values of each row.
 TEXT ·gemvF16x2NEON(SB), NOSPLIT, $0-64
-	MOVD d0+0(FP), R4
-	MOVD d1+8(FP), R5
-	MOVD rows+16(FP), R6
-	MOVD k+24(FP), R7
-	LSL  $1, R7, R7
-	MOVD nrows+32(FP), R8
-	CBZ  R8, f2_ret
-
-f2_row:
-	MOVD R6, R0
-	MOVD x0+40(FP), R1
-	MOVD x1+48(FP), R3
-	MOVD n+56(FP), R2
-	ZERO_V16_V19
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	LSR  $4, R2, R2
-	CBZ  R2, f2_sum
-
-f2_loop:
-	VLD1.P 32(R0), [V0.H8, V1.H8]
-	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1.P 64(R3), [V8.S4, V9.S4, V10.S4, V11.S4]
-	FCVTL_S(2, 0)
-	FCVTL2_S(3, 0)
-	FCVTL_S(12, 1)
-	FCVTL2_S(13, 1)
-	FMLA_S(16, 2, 4)
-	FMLA_S(17, 3, 5)
-	FMLA_S(18, 12, 6)
-	FMLA_S(19, 13, 7)
-	FMLA_S(20, 2, 8)
-	FMLA_S(21, 3, 9)
-	FMLA_S(22, 12, 10)
-	FMLA_S(23, 13, 11)
-	SUBS   $1, R2, R2
-	BNE    f2_loop
-
-f2_sum:
-	DOT4_SUM_OF(16, 17, 18, 19)
-	FMOVS F0, (R4)
-	DOT4_SUM_OF(20, 21, 22, 23)
-	FMOVS F0, (R5)
-	ADD   $4, R4
-	ADD   $4, R5
-	ADD   R7, R6
-	SUBS  $1, R8, R8
-	BNE   f2_row
-
-f2_ret:
-	RET
+	GEMV2_NEON(FCVTL_S, FCVTL2_S, f2_row, f2_loop, f2_sum, f2_ret)
 
 // func gemvF16x4vNEON(d0, d1, d2, d3 *float32, rows *uint16, k, nrows int, x0, x1, x2, x3 *float32, n int)
 // dotF16NEON of each of nrows rows (k halves apart) with four vectors at
@@ -363,60 +374,7 @@ dbf_done:
 // and each dot keeps dotBF16NEON's four chains and sum, so the results are
 // DotBF16's bit for bit. n (a multiple of 16) values of each row.
 TEXT ·gemvBF16x2NEON(SB), NOSPLIT, $0-64
-	MOVD d0+0(FP), R4
-	MOVD d1+8(FP), R5
-	MOVD rows+16(FP), R6
-	MOVD k+24(FP), R7
-	LSL  $1, R7, R7
-	MOVD nrows+32(FP), R8
-	VEOR V31.B16, V31.B16, V31.B16
-	CBZ  R8, b2_ret
-
-b2_row:
-	MOVD R6, R0
-	MOVD x0+40(FP), R1
-	MOVD x1+48(FP), R3
-	MOVD n+56(FP), R2
-	ZERO_V16_V19
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	LSR  $4, R2, R2
-	CBZ  R2, b2_sum
-
-b2_loop:
-	VLD1.P 32(R0), [V0.H8, V1.H8]
-	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1.P 64(R3), [V8.S4, V9.S4, V10.S4, V11.S4]
-	ZIP1_H(2, 31, 0)
-	ZIP2_H(3, 31, 0)
-	ZIP1_H(12, 31, 1)
-	ZIP2_H(13, 31, 1)
-	FMLA_S(16, 2, 4)
-	FMLA_S(17, 3, 5)
-	FMLA_S(18, 12, 6)
-	FMLA_S(19, 13, 7)
-	FMLA_S(20, 2, 8)
-	FMLA_S(21, 3, 9)
-	FMLA_S(22, 12, 10)
-	FMLA_S(23, 13, 11)
-	SUBS   $1, R2, R2
-	BNE    b2_loop
-
-b2_sum:
-	DOT4_SUM_OF(16, 17, 18, 19)
-	FMOVS F0, (R4)
-	DOT4_SUM_OF(20, 21, 22, 23)
-	FMOVS F0, (R5)
-	ADD   $4, R4
-	ADD   $4, R5
-	ADD   R7, R6
-	SUBS  $1, R8, R8
-	BNE   b2_row
-
-b2_ret:
-	RET
+	GEMV2_NEON(WIDEN_BF16_LO, WIDEN_BF16_HI, b2_row, b2_loop, b2_sum, b2_ret)
 
 // func dotsF32NEON(dst, q, k *float32, stride, rows, n, heads, qStride, dstStride int)
 // dst[g·dstStride+j] = (q + g·qStride)·(k + j·stride) over qStride values
