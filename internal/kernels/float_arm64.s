@@ -31,13 +31,16 @@
 
 // The four float32 accumulators of the dot products (V16-V19): zero them;
 // sum them ((16+17)+(18+19), then pairwise across lanes) into F0.
-#define ZERO_V16_V19 \
-	VEOR V16.B16, V16.B16, V16.B16; \
-	VEOR V17.B16, V17.B16, V17.B16; \
-	VEOR V18.B16, V18.B16, V18.B16; \
-	VEOR V19.B16, V19.B16, V19.B16
+#define ZERO_V16_V19 ZERO_V4(V16, V17, V18, V19)
 
 #define DOT4_SUM DOT4_SUM_OF(16, 17, 18, 19)
+
+// ZERO_V4 clears four vector registers.
+#define ZERO_V4(a, b, c, d) \
+	VEOR a.B16, a.B16, a.B16; \
+	VEOR b.B16, b.B16, b.B16; \
+	VEOR c.B16, c.B16, c.B16; \
+	VEOR d.B16, d.B16, d.B16
 
 // DOT4_SUM_OF: the same sum of four accumulators a, b, c, d into F0.
 #define DOT4_SUM_OF(a, b, c, d) \
@@ -70,10 +73,7 @@ Lrow:                                               \
 	MOVD x1+48(FP), R3;                             \
 	MOVD n+56(FP), R2;                              \
 	ZERO_V16_V19;                                   \
-	VEOR V20.B16, V20.B16, V20.B16;                 \
-	VEOR V21.B16, V21.B16, V21.B16;                 \
-	VEOR V22.B16, V22.B16, V22.B16;                 \
-	VEOR V23.B16, V23.B16, V23.B16;                 \
+	ZERO_V4(V20, V21, V22, V23);                    \
 	LSR  $4, R2, R2;                                \
 	CBZ  R2, Lsum;                                  \
 Lloop:                                              \
@@ -250,6 +250,15 @@ df16_done:
 TEXT ·gemvF16x2NEON(SB), NOSPLIT, $0-64
 	GEMV2_NEON(FCVTL_S, FCVTL2_S, f2_row, f2_loop, f2_sum, f2_ret)
 
+// One vector's step of gemvF16x4vNEON: its 16 values from ptr into V4-V7,
+// times the widened row (V2, V3, V12, V13) into its chains a-d.
+#define F4_VEC(ptr, a, b, c, d) \
+	VLD1.P 64(ptr), [V4.S4, V5.S4, V6.S4, V7.S4]; \
+	FMLA_S(a, 2, 4);                              \
+	FMLA_S(b, 3, 5);                              \
+	FMLA_S(c, 12, 6);                             \
+	FMLA_S(d, 13, 7)
+
 // func gemvF16x4vNEON(d0, d1, d2, d3 *float32, rows *uint16, k, nrows int, x0, x1, x2, x3 *float32, n int)
 // dotF16NEON of each of nrows rows (k halves apart) with four vectors at
 // once, xj's dots to dj: each row is read and widened once for all four,
@@ -272,18 +281,9 @@ f4_row:
 	MOVD x3+80(FP), R5
 	MOVD n+88(FP), R2
 	ZERO_V16_V19
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
+	ZERO_V4(V20, V21, V22, V23)
+	ZERO_V4(V24, V25, V26, V27)
+	ZERO_V4(V28, V29, V30, V31)
 	LSR  $4, R2, R2
 	CBZ  R2, f4_sum
 
@@ -293,26 +293,10 @@ f4_loop:
 	FCVTL2_S(3, 0)
 	FCVTL_S(12, 1)
 	FCVTL2_S(13, 1)
-	VLD1.P 64(R1), [V4.S4, V5.S4, V6.S4, V7.S4]
-	FMLA_S(16, 2, 4)
-	FMLA_S(17, 3, 5)
-	FMLA_S(18, 12, 6)
-	FMLA_S(19, 13, 7)
-	VLD1.P 64(R3), [V4.S4, V5.S4, V6.S4, V7.S4]
-	FMLA_S(20, 2, 4)
-	FMLA_S(21, 3, 5)
-	FMLA_S(22, 12, 6)
-	FMLA_S(23, 13, 7)
-	VLD1.P 64(R4), [V4.S4, V5.S4, V6.S4, V7.S4]
-	FMLA_S(24, 2, 4)
-	FMLA_S(25, 3, 5)
-	FMLA_S(26, 12, 6)
-	FMLA_S(27, 13, 7)
-	VLD1.P 64(R5), [V4.S4, V5.S4, V6.S4, V7.S4]
-	FMLA_S(28, 2, 4)
-	FMLA_S(29, 3, 5)
-	FMLA_S(30, 12, 6)
-	FMLA_S(31, 13, 7)
+	F4_VEC(R1, 16, 17, 18, 19)
+	F4_VEC(R3, 20, 21, 22, 23)
+	F4_VEC(R4, 24, 25, 26, 27)
+	F4_VEC(R5, 28, 29, 30, 31)
 	SUBS   $1, R2, R2
 	BNE    f4_loop
 
