@@ -167,18 +167,7 @@ func TestGemvBlockQShortSlices(t *testing.T) {
 			"x":        func() { g.run(make([]float32, 2), m, g.bb, make([]float32, g.bw-1)) },
 			"rowBytes": func() { g.run(make([]float32, 1), m, g.bb+1, make([]float32, 2*g.bw)) },
 		}
-		forEachVariant(t, func(t *testing.T) {
-			for name, f := range calls {
-				func() {
-					defer func() {
-						if recover() == nil {
-							t.Errorf("%s/%s: no panic", g.name, name)
-						}
-					}()
-					f()
-				}()
-			}
-		})
+		forEachVariant(t, func(t *testing.T) { checkPanics(t, g.name+"/", calls) })
 	}
 }
 
@@ -282,20 +271,11 @@ func TestGemvQ6KQ8Kx2(t *testing.T) {
 	var a, short Q8K
 	QuantizeQ8K(&a, make([]float32, 512))
 	QuantizeQ8K(&short, make([]float32, 256))
-	for name, f := range map[string]func(){
+	checkPanics(t, "too short: ", map[string]func(){
 		"rows": func() { GemvQ6KQ8Kx2(make([]float32, 3), make([]float32, 3), make([]byte, 2*420), 420, &a, &a) },
 		"d1":   func() { GemvQ6KQ8Kx2(make([]float32, 2), make([]float32, 1, 2), make([]byte, 2*420), 420, &a, &a) },
 		"a1":   func() { GemvQ6KQ8Kx2(make([]float32, 2), make([]float32, 2), make([]byte, 2*420), 420, &a, &short) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s too short: no panic", name)
-				}
-			}()
-			f()
-		}()
-	}
+	})
 }
 
 // QuantizeQ8 and QuantizeQ8K on four blocks: random values, zeros, one

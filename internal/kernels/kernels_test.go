@@ -445,7 +445,7 @@ func TestGemvBF16x2(t *testing.T) {
 			})
 		}
 	}
-	for name, f := range map[string]func(){
+	checkPanics(t, "too short: ", map[string]func(){
 		"rows": func() {
 			GemvBF16x2(make([]float32, 3), make([]float32, 3), make([]uint16, 2*32), 32, make([]float32, 32), make([]float32, 32))
 		},
@@ -455,16 +455,7 @@ func TestGemvBF16x2(t *testing.T) {
 		"x1": func() {
 			GemvBF16x2(make([]float32, 2), make([]float32, 2), make([]uint16, 2*32), 32, make([]float32, 32), make([]float32, 31, 32))
 		},
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s too short: no panic", name)
-				}
-			}()
-			f()
-		}()
-	}
+	})
 }
 
 // GemvF16x4 gives GemvF16's results for each vector bit for bit, at every
@@ -499,7 +490,7 @@ func TestGemvF16x4(t *testing.T) {
 	four := func(n int) [4][]float32 {
 		return [4][]float32{make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)}
 	}
-	for name, f := range map[string]func(){
+	checkPanics(t, "too short: ", map[string]func(){
 		"rows": func() { GemvF16x4(four(3), make([]uint16, 2*16), 16, four(16)) },
 		"d3": func() {
 			d := four(2)
@@ -511,16 +502,7 @@ func TestGemvF16x4(t *testing.T) {
 			x[2] = x[2][:15]
 			GemvF16x4(four(2), make([]uint16, 2*16), 16, x)
 		},
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s too short: no panic", name)
-				}
-			}()
-			f()
-		}()
-	}
+	})
 }
 
 // GemvF16x2 gives GemvF16's results for each vector bit for bit, at every
@@ -549,7 +531,7 @@ func TestGemvF16x2(t *testing.T) {
 			})
 		}
 	}
-	for name, f := range map[string]func(){
+	checkPanics(t, "too short: ", map[string]func(){
 		"rows": func() {
 			GemvF16x2(make([]float32, 3), make([]float32, 3), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 16))
 		},
@@ -559,16 +541,7 @@ func TestGemvF16x2(t *testing.T) {
 		"x1": func() {
 			GemvF16x2(make([]float32, 2), make([]float32, 2), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 15))
 		},
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s too short: no panic", name)
-				}
-			}()
-			f()
-		}()
-	}
+	})
 }
 
 func testGemvF16(t *testing.T, rows, k int, m []uint16, x []float32) {
@@ -630,18 +603,23 @@ func TestShortSlicesPanic(t *testing.T) {
 			DotsF32(make([]float32, 3), make([]float32, 64), make([]float32, 1000), 60)
 		},
 	}
-	forEachVariant(t, func(t *testing.T) {
-		for name, f := range calls {
-			func() {
-				defer func() {
-					if recover() == nil {
-						t.Errorf("%s: no panic", name)
-					}
-				}()
-				f()
+	forEachVariant(t, func(t *testing.T) { checkPanics(t, "", calls) })
+}
+
+// checkPanics runs each call and reports, under prefix and its name, those
+// that return without panicking.
+func checkPanics(t *testing.T, prefix string, calls map[string]func()) {
+	t.Helper()
+	for name, f := range calls {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s%s: no panic", prefix, name)
+				}
 			}()
-		}
-	})
+			f()
+		}()
+	}
 }
 
 func TestSumU64(t *testing.T) {
