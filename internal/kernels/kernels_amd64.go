@@ -315,14 +315,7 @@ func gemvF16AVX2Go(dst []float32, rows []uint16, k int, x []float32) {
 // gemvF16x4AVX2Go runs the four-vector kernel over the rows and adds the
 // tails of k as GemvF16 does.
 func gemvF16x4AVX2Go(d [4][]float32, rows []uint16, k int, x [4][]float32) {
-	v := k &^ 15
-	if v == 0 {
-		gemvF16x4ByTwo(d, rows, k, x)
-		return
-	}
-	gemvF16x4vAVX2(&d[0][0], &d[1][0], &d[2][0], &d[3][0], &rows[0], k, len(d[0]), &x[0][0], &x[1][0], &x[2][0], &x[3][0], v)
-	addTails2(dotF16Tail, d[0], d[1], rows, k, v, x[0], x[1])
-	addTails2(dotF16Tail, d[2], d[3], rows, k, v, x[2], x[3])
+	gemvF16x4With(gemvF16x4vAVX2, d, rows, k, x)
 }
 
 // gemvF16x2AVX2Go runs the two-vector kernel over pairs of rows, adds the
@@ -351,13 +344,7 @@ func gemvBF16x2AVX2(d0, d1 *float32, rows *uint16, k, nrows int, x0, x1 *float32
 // gemvBF16x2AVX2Go runs the two-vector kernel over the rows, then adds
 // each dot's tail of k as DotBF16 does.
 func gemvBF16x2AVX2Go(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
-	v := k &^ 31
-	if v == 0 {
-		gemvBF16x2ByOne(d0, d1, rows, k, x0, x1)
-		return
-	}
-	gemvBF16x2AVX2(&d0[0], &d1[0], &rows[0], k, len(d0), &x0[0], &x1[0], v)
-	addTails2(dotBF16Tail, d0, d1, rows, k, v, x0, x1)
+	gemv2With(gemvBF16x2AVX2, 32, dotBF16Tail, d0, d1, rows, k, x0, x1)
 }
 
 func dotBF16AVX2Go(row []uint16, x []float32) float32 {

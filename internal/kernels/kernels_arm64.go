@@ -136,14 +136,7 @@ func gemvF16x2NEON(d0, d1 *float32, rows *uint16, k, nrows int, x0, x1 *float32,
 // gemvF16x2NEONGo: the two-vector kernel, then each dot's tail of k as
 // dotF16NEONGo adds it.
 func gemvF16x2NEONGo(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
-	v := k &^ 15
-	if v > 0 {
-		gemvF16x2NEON(&d0[0], &d1[0], &rows[0], k, len(d0), &x0[0], &x1[0], v)
-	} else {
-		clear(d0)
-		clear(d1)
-	}
-	addTails2(dotF16Tail, d0, d1, rows, k, v, x0, x1)
+	gemv2With(gemvF16x2NEON, 16, dotF16Tail, d0, d1, rows, k, x0, x1)
 }
 
 //go:noescape
@@ -152,14 +145,7 @@ func gemvF16x4vNEON(d0, d1, d2, d3 *float32, rows *uint16, k, nrows int, x0, x1,
 // gemvF16x4NEONGo: the four-vector kernel, then each dot's tail of k as
 // dotF16NEONGo adds it.
 func gemvF16x4NEONGo(d [4][]float32, rows []uint16, k int, x [4][]float32) {
-	v := k &^ 15
-	if v == 0 {
-		gemvF16x4ByTwo(d, rows, k, x)
-		return
-	}
-	gemvF16x4vNEON(&d[0][0], &d[1][0], &d[2][0], &d[3][0], &rows[0], k, len(d[0]), &x[0][0], &x[1][0], &x[2][0], &x[3][0], v)
-	addTails2(dotF16Tail, d[0], d[1], rows, k, v, x[0], x[1])
-	addTails2(dotF16Tail, d[2], d[3], rows, k, v, x[2], x[3])
+	gemvF16x4With(gemvF16x4vNEON, d, rows, k, x)
 }
 
 func dotBF16NEONGo(row []uint16, x []float32) float32 {
@@ -179,14 +165,7 @@ func gemvBF16x2NEON(d0, d1 *float32, rows *uint16, k, nrows int, x0, x1 *float32
 // gemvBF16x2NEONGo: the two-vector kernel, then each dot's tail of k as
 // dotBF16NEONGo adds it.
 func gemvBF16x2NEONGo(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
-	v := k &^ 15
-	if v > 0 {
-		gemvBF16x2NEON(&d0[0], &d1[0], &rows[0], k, len(d0), &x0[0], &x1[0], v)
-	} else {
-		clear(d0)
-		clear(d1)
-	}
-	addTails2(dotBF16Tail, d0, d1, rows, k, v, x0, x1)
+	gemv2With(gemvBF16x2NEON, 16, dotBF16Tail, d0, d1, rows, k, x0, x1)
 }
 
 //go:noescape

@@ -230,6 +230,37 @@ func dotBF16Tail(acc float32, row []uint16, x []float32) float32 {
 	return acc
 }
 
+// gemv2With runs a two-vector kernel (the F16 or BF16 one) over the first
+// multiple of step values of each row, then adds each dot's tail through
+// tail, as the one-vector kernels do; GemvF16x2 or GemvBF16x2 has checked
+// the lengths.
+func gemv2With(kern func(d0, d1 *float32, rows *uint16, k, nrows int, x0, x1 *float32, n int), step int, tail func(float32, []uint16, []float32) float32,
+	d0, d1 []float32, rows []uint16, k int, x0, x1 []float32) {
+	v := k &^ (step - 1)
+	if v > 0 {
+		kern(&d0[0], &d1[0], &rows[0], k, len(d0), &x0[0], &x1[0], v)
+	} else {
+		clear(d0)
+		clear(d1[:len(d0)])
+	}
+	addTails2(tail, d0, d1, rows, k, v, x0, x1)
+}
+
+// gemvF16x4With runs a four-vector F16 kernel over the first multiple of 16
+// values of each row and adds the tails as GemvF16 does, or takes two
+// pairs where the rows are shorter; GemvF16x4 has checked the lengths.
+func gemvF16x4With(kern func(d0, d1, d2, d3 *float32, rows *uint16, k, nrows int, x0, x1, x2, x3 *float32, n int),
+	d [4][]float32, rows []uint16, k int, x [4][]float32) {
+	v := k &^ 15
+	if v == 0 {
+		gemvF16x4ByTwo(d, rows, k, x)
+		return
+	}
+	kern(&d[0][0], &d[1][0], &d[2][0], &d[3][0], &rows[0], k, len(d[0]), &x[0][0], &x[1][0], &x[2][0], &x[3][0], v)
+	addTails2(dotF16Tail, d[0], d[1], rows, k, v, x[0], x[1])
+	addTails2(dotF16Tail, d[2], d[3], rows, k, v, x[2], x[3])
+}
+
 // addTails2 adds to d0[i] and d1[i], for each of their rows, the products
 // of values v..k-1 of row i with x0 and x1 through tail (dotF16Tail or
 // dotBF16Tail), as the one-vector kernels add their tails.
