@@ -338,6 +338,32 @@ l_done:                            \
 #define PF_F32 PREFETCHT0 (DI)(R10*8); PREFETCHT0 64(DI)(R10*8)
 #define PF_F16 PREFETCHT0 (DI)(R10*8)
 
+// GEMV2_START opens the two-vector GEMVs (gemvF16x2AVX2, gemvBF16x2AVX2),
+// whose arguments are (d0, d1 *float32, rows *uint16, k, count int, x0,
+// x1 *float32, n int): DI and R9 walk d0 and d1, R13 the rows (k halves,
+// BX bytes, apart), CX counts down count, R11 is x1-x0; then each pass at
+// Lrow starts SI at its rows, R12 at x0 and DX at n>>shift steps, with
+// Y0-Y7 cleared, and goes to Lreduce when there are none.
+#define GEMV2_START(count, shift, Lrow, Lreduce, Lret) \
+	MOVQ  d0+0(FP), DI;      \
+	MOVQ  d1+8(FP), R9;      \
+	MOVQ  rows+16(FP), R13;  \
+	MOVQ  k+24(FP), BX;      \
+	SHLQ  $1, BX;            \
+	MOVQ  count+32(FP), CX;  \
+	MOVQ  x1+48(FP), R11;    \
+	SUBQ  x0+40(FP), R11;    \
+	TESTQ CX, CX;            \
+	JZ    Lret;              \
+Lrow:                        \
+	MOVQ  R13, SI;           \
+	MOVQ  x0+40(FP), R12;    \
+	MOVQ  n+56(FP), DX;      \
+	SHRQ  $shift, DX;        \
+	ZERO_Y0_Y7;              \
+	TESTQ DX, DX;            \
+	JZ    Lreduce
+
 // func absMaxAVX2(x *float32, n int) float32
 // n is a multiple of 32. NaNs are skipped like the generic `a > mx` test
 // skips them: VMAXPS returns its second source when either is NaN, and the
@@ -642,25 +668,7 @@ g16_ret:
 // GemvF16's two chains and reduction, so the results are its results bit
 // for bit.
 TEXT ·gemvF16x2AVX2(SB), NOSPLIT, $0-64
-	MOVQ  d0+0(FP), DI
-	MOVQ  d1+8(FP), R9
-	MOVQ  rows+16(FP), R13
-	MOVQ  k+24(FP), BX
-	SHLQ  $1, BX
-	MOVQ  pairs+32(FP), CX
-	MOVQ  x1+48(FP), R11
-	SUBQ  x0+40(FP), R11
-	TESTQ CX, CX
-	JZ    g2_ret
-
-g2_pair:
-	MOVQ   R13, SI
-	MOVQ   x0+40(FP), R12
-	MOVQ   n+56(FP), DX
-	SHRQ   $4, DX
-	ZERO_Y0_Y7
-	TESTQ  DX, DX
-	JZ     g2_reduce
+	GEMV2_START(pairs, 4, g2_pair, g2_reduce, g2_ret)
 
 g2_loop:
 	PREFETCHT0  512(SI)
@@ -818,25 +826,7 @@ dbf_done:
 // both; every dot keeps DotBF16's four chains and reduction, so the
 // results are its results bit for bit.
 TEXT ·gemvBF16x2AVX2(SB), NOSPLIT, $0-64
-	MOVQ  d0+0(FP), DI
-	MOVQ  d1+8(FP), R9
-	MOVQ  rows+16(FP), R13
-	MOVQ  k+24(FP), BX
-	SHLQ  $1, BX
-	MOVQ  nrows+32(FP), CX
-	MOVQ  x1+48(FP), R11
-	SUBQ  x0+40(FP), R11
-	TESTQ CX, CX
-	JZ    gb2_ret
-
-gb2_row:
-	MOVQ  R13, SI
-	MOVQ  x0+40(FP), R12
-	MOVQ  n+56(FP), DX
-	SHRQ  $5, DX
-	ZERO_Y0_Y7
-	TESTQ DX, DX
-	JZ    gb2_reduce
+	GEMV2_START(nrows, 5, gb2_row, gb2_reduce, gb2_ret)
 
 gb2_loop:
 	PREFETCHT0  512(SI)
