@@ -662,11 +662,11 @@ g16_ret:
 // Each pair of rows is widened once for both, so a step does four
 // conversions for eight fused multiply-adds where the one-vector kernel
 // does one per two, and the step's 16 values of each vector are loaded
-// into registers (Y12-Y15) once for both rows. As memory operands of the
-// multiply-adds they were loaded once per row, and the loads were the
-// limit: 17–21 against 32–34 GMAC/s with the rows in L2. Every dot keeps
-// GemvF16's two chains and reduction, so the results are its results bit
-// for bit.
+// into registers (Y12-Y15) once for both rows rather than once per row as
+// memory operands of the multiply-adds: with the rows in L2, 18.4–26.5
+// against 17.4–21.4 GMAC/s (three rounds of three, taking turns). Every
+// dot keeps GemvF16's two chains and reduction, so the results are its
+// results bit for bit.
 TEXT ·gemvF16x2AVX2(SB), NOSPLIT, $0-64
 	GEMV2_START(pairs, 4, g2_pair, g2_reduce, g2_ret)
 

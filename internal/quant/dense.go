@@ -176,9 +176,9 @@ func (d *Dense) GemvBatch(dst []float32, ldd, lo, hi int, ins []Input) {
 		// The first pass reads the rows from memory, where reading them
 		// once for four inputs is a little faster (10.6-11.2 against
 		// 10.5-10.6 GMAC/s for two pairs); later passes find them in cache,
-		// where pairs, whose two activation vectors stay in registers and
-		// L1, are much faster (32-34 against 16.6 GMAC/s: four vectors of
-		// 2560 values do not fit in L1).
+		// where pairs, whose two activation vectors stay in L1, are faster
+		// (22-27 against 17 GMAC/s: four vectors of 2560 values do not fit
+		// in L1).
 		if len(ins) >= 4 {
 			kernels.GemvF16x4([4][]float32{out(0), out(1), out(2), out(3)}, rows, d.Cols,
 				[4][]float32{ins[0].X, ins[1].X, ins[2].X, ins[3].X})
