@@ -1,0 +1,132 @@
+//go:build bitnetcpp
+
+package bitnetcppkernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/bitnet-go/bitnet/internal/kernels"
+)
+
+// pairedRates times theirs and ours in alternating rounds of about 0.15 s
+// each (one thread) and prints each one's median rate and the median and
+// quartiles of the per-round ratio, ours over bitnet.cpp's, so that a
+// change in the host's load moves both sides of a ratio alike. It asserts
+// nothing on time.
+func pairedRates(name string, macs float64, theirs, ours func()) {
+	reps := int(3e8/macs) + 1
+	rate := func(f func()) float64 {
+		t0 := time.Now()
+		for range reps {
+			f()
+		}
+		return macs * float64(reps) / time.Since(t0).Seconds() / 1e9
+	}
+	const rounds = 15
+	var a, b, ratio []float64
+	for range rounds {
+		ga, gb := rate(theirs), rate(ours)
+		a, b, ratio = append(a, ga), append(b, gb), append(ratio, gb/ga)
+	}
+	slices.Sort(a)
+	slices.Sort(b)
+	slices.Sort(ratio)
+	fmt.Printf("%-44s bitnet.cpp %5.1f  ours %5.1f GMAC/s  ours/bitnet.cpp %.2f (quartiles %.2f–%.2f)\n",
+		name, a[rounds/2], b[rounds/2], ratio[rounds/2], ratio[rounds/4], ratio[3*rounds/4])
+}
+
+// TestTernary compares bitnet.cpp's I2_S kernels with GemmI2S: the same
+// sums, bit for bit, then their speed on the 2B-4T shapes.
+func TestTernary(t *testing.T) {
+	shapes := []struct {
+		name       string
+		rows, k, n int
+	}{
+		{"decode, 2560x2560 (1.6 MB, in cache)", 2560, 2560, 1},
+		{"decode, 65536x2560 (42 MB, from memory)", 65536, 2560, 1},
+		{"decode, 16384x6912 (28 MB, from memory)", 16384, 6912, 1},
+		{"prefill 128, 2560x2560 (attention q, o)", 2560, 2560, 128},
+		{"prefill 128, 6912x2560 (gate, up)", 6912, 2560, 128},
+		{"prefill 128, 2560x6912 (down)", 2560, 6912, 128},
+	}
+	for _, s := range shapes {
+		r := rand.New(rand.NewPCG(1, 2))
+		w := make([]byte, s.rows*s.k/4)
+		for i := range w {
+			w[i] = byte(r.IntN(3) | r.IntN(3)<<2 | r.IntN(3)<<4 | r.IntN(3)<<6)
+		}
+		y := make([]int8, s.n*s.k)
+		for i := range y {
+			y[i] = int8(r.IntN(255) - 127)
+		}
+		theirs := make([]float32, s.rows*s.n)
+		ours := make([]float32, s.rows*s.n)
+		sums := make([]int32, s.n)
+		scales := make([]float32, s.n)
+		for i := range scales {
+			scales[i] = 1
+		}
+		runTheirs := func() { gemm(theirs, w, y, s.rows, s.k, s.n) }
+		runOurs := func() { kernels.GemmI2S(ours, s.rows, w, s.k/4, s.rows, y, s.k, s.n, sums, scales, 1) }
+		runTheirs()
+		runOurs()
+		for i := range ours {
+			if ours[i] != theirs[i] {
+				t.Fatalf("%s: sum %d: ours %v, bitnet.cpp %v", s.name, i, ours[i], theirs[i])
+			}
+		}
+		pairedRates(s.name, float64(s.rows*s.k*s.n), runTheirs, runOurs)
+	}
+}
+
+// TestQ6K compares ggml's Q6_K × Q8_K kernel, which bitnet.cpp runs for a
+// Q6_K lm_head, with GemvQ6KQ8K: the same rows within float rounding (the
+// integer sums are exact; the two sum the super-blocks' floats in different
+// orders), then their speed.
+func TestQ6K(t *testing.T) {
+	const k = 2560
+	for _, s := range []struct {
+		name string
+		rows int
+	}{
+		{"Q6_K head, 256x2560 (0.5 MB, in cache)", 256},
+		{"Q6_K head, 16384x2560 (34 MB, from memory)", 16384},
+	} {
+		r := rand.New(rand.NewPCG(3, 4))
+		w := make([]byte, s.rows*k/256*210)
+		for i := 0; i < len(w); i += 210 {
+			for j := range 208 {
+				w[i+j] = byte(r.Uint32())
+			}
+			d := kernels.F32ToF16(float32(r.NormFloat64() * 0.001))
+			w[i+208], w[i+209] = byte(d), byte(d>>8)
+		}
+		x := make([]float32, k)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		var a kernels.Q8K
+		kernels.QuantizeQ8K(&a, x)
+		theirs := make([]float32, s.rows)
+		ours := make([]float32, s.rows)
+		runTheirs := func() { q6k(theirs, w, &a, s.rows, k) }
+		runOurs := func() { kernels.GemvQ6KQ8K(ours, w, k/256*210, &a) }
+		runTheirs()
+		runOurs()
+		var big float64
+		for _, v := range ours {
+			big = max(big, math.Abs(float64(v)))
+		}
+		for i := range ours {
+			if math.Abs(float64(ours[i]-theirs[i])) > 1e-5*big {
+				t.Fatalf("%s: row %d: ours %v, ggml %v", s.name, i, ours[i], theirs[i])
+			}
+		}
+		pairedRates(s.name, float64(s.rows*k), runTheirs, runOurs)
+	}
+}
