@@ -55,11 +55,10 @@ func gemm(dst []float32, w []byte, y []int8, rows, k, n int) {
 	C.bitnetcpp_gemm(d, pw, py, C.int(rows), C.int(k), C.int(n))
 }
 
-// q6k runs ggml's Q6_K kernel over rows rows of k weights (our Q6_K rows
-// are ggml's block_q6_K) against a, rewritten as ggml's block_q8_K: d,
-// then the 256 codes, then the 16 sums.
-func q6k(dst []float32, w []byte, a *kernels.Q8K, rows, k int) {
-	nb := k / 256
+// ggmlQ8K rewrites a as ggml's block_q8_K: per 256 values d, then the
+// codes, then the 16 sums.
+func ggmlQ8K(a *kernels.Q8K) []byte {
+	nb := len(a.D)
 	y := make([]byte, nb*292)
 	for b := range nb {
 		blk := y[b*292:]
@@ -71,5 +70,11 @@ func q6k(dst []float32, w []byte, a *kernels.Q8K, rows, k int) {
 			binary.LittleEndian.PutUint16(blk[260+2*i:], uint16(s))
 		}
 	}
+	return y
+}
+
+// q6k runs ggml's Q6_K kernel over rows rows of k weights (our Q6_K rows
+// are ggml's block_q6_K) against activations made by ggmlQ8K.
+func q6k(dst []float32, w, y []byte, rows, k int) {
 	C.bitnetcpp_q6k((*C.float)(unsafe.Pointer(&dst[0])), (*C.uint8_t)(unsafe.Pointer(&w[0])), unsafe.Pointer(&y[0]), C.int(rows), C.int(k))
 }

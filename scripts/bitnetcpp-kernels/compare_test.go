@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/bitnet-go/bitnet/internal/kernels"
+	"github.com/bitnet-go/bitnet/internal/parallel"
 )
 
 // pairedRates times theirs and ours in alternating rounds of about 0.15 s
-// each (one thread) and prints each one's median rate and the median and
+// each and prints each one's median rate and the median and
 // quartiles of the per-round ratio, ours over bitnet.cpp's, so that a
 // change in the host's load moves both sides of a ratio alike. It asserts
 // nothing on time.
@@ -44,15 +45,17 @@ func pairedRates(name string, macs float64, theirs, ours func()) {
 // sums, bit for bit, then their speed on the 2B-4T shapes.
 func TestTernary(t *testing.T) {
 	shapes := []struct {
-		name       string
-		rows, k, n int
+		name                string
+		rows, k, n, threads int
 	}{
-		{"decode, 2560x2560 (1.6 MB, in cache)", 2560, 2560, 1},
-		{"decode, 65536x2560 (42 MB, from memory)", 65536, 2560, 1},
-		{"decode, 16384x6912 (28 MB, from memory)", 16384, 6912, 1},
-		{"prefill 128, 2560x2560 (attention q, o)", 2560, 2560, 128},
-		{"prefill 128, 6912x2560 (gate, up)", 6912, 2560, 128},
-		{"prefill 128, 2560x6912 (down)", 2560, 6912, 128},
+		{"decode, 2560x2560 (1.6 MB, in cache)", 2560, 2560, 1, 1},
+		{"decode, 65536x2560 (42 MB, from memory)", 65536, 2560, 1, 1},
+		{"decode, 32768x6912 (57 MB, from memory)", 32768, 6912, 1, 1},
+		{"decode, 65536x2560, 2 threads", 65536, 2560, 1, 2},
+		{"decode, 32768x6912, 2 threads", 32768, 6912, 1, 2},
+		{"prefill 128, 2560x2560 (attention q, o)", 2560, 2560, 128, 1},
+		{"prefill 128, 6912x2560 (gate, up)", 6912, 2560, 128, 1},
+		{"prefill 128, 2560x6912 (down)", 2560, 6912, 128, 1},
 	}
 	for _, s := range shapes {
 		r := rand.New(rand.NewPCG(1, 2))
@@ -73,6 +76,21 @@ func TestTernary(t *testing.T) {
 		}
 		runTheirs := func() { gemm(theirs, w, y, s.rows, s.k, s.n) }
 		runOurs := func() { kernels.GemmI2S(ours, s.rows, w, s.k/4, s.rows, y, s.k, s.n, sums, scales, 1) }
+		if s.threads > 1 {
+			// Both kernels over the same pool, split as the model splits
+			// a decode matrix (grain 16 rows).
+			pool := parallel.New(s.threads)
+			defer pool.Close()
+			stride := s.k / 4
+			runTheirs = func() {
+				pool.For(s.rows, 16, func(lo, hi int) { gemm(theirs[lo:], w[lo*stride:], y, hi-lo, s.k, 1) })
+			}
+			runOurs = func() {
+				pool.For(s.rows, 16, func(lo, hi int) {
+					kernels.GemmI2S(ours[lo:], s.rows, w[lo*stride:hi*stride], stride, hi-lo, y, s.k, 1, sums, scales, 1)
+				})
+			}
+		}
 		runTheirs()
 		runOurs()
 		for i := range ours {
@@ -91,11 +109,12 @@ func TestTernary(t *testing.T) {
 func TestQ6K(t *testing.T) {
 	const k = 2560
 	for _, s := range []struct {
-		name string
-		rows int
+		name          string
+		rows, threads int
 	}{
-		{"Q6_K head, 256x2560 (0.5 MB, in cache)", 256},
-		{"Q6_K head, 16384x2560 (34 MB, from memory)", 16384},
+		{"Q6_K head, 256x2560 (0.5 MB, in cache)", 256, 1},
+		{"Q6_K head, 32768x2560 (69 MB, from memory)", 32768, 1},
+		{"Q6_K head, 32768x2560, 2 threads", 32768, 2},
 	} {
 		r := rand.New(rand.NewPCG(3, 4))
 		w := make([]byte, s.rows*k/256*210)
@@ -114,8 +133,20 @@ func TestQ6K(t *testing.T) {
 		kernels.QuantizeQ8K(&a, x)
 		theirs := make([]float32, s.rows)
 		ours := make([]float32, s.rows)
-		runTheirs := func() { q6k(theirs, w, &a, s.rows, k) }
-		runOurs := func() { kernels.GemvQ6KQ8K(ours, w, k/256*210, &a) }
+		rb := k / 256 * 210
+		y := ggmlQ8K(&a)
+		runTheirs := func() { q6k(theirs, w, y, s.rows, k) }
+		runOurs := func() { kernels.GemvQ6KQ8K(ours, w, rb, &a) }
+		if s.threads > 1 {
+			pool := parallel.New(s.threads)
+			defer pool.Close()
+			runTheirs = func() {
+				pool.For(s.rows, 16, func(lo, hi int) { q6k(theirs[lo:], w[lo*rb:], y, hi-lo, k) })
+			}
+			runOurs = func() {
+				pool.For(s.rows, 16, func(lo, hi int) { kernels.GemvQ6KQ8K(ours[lo:hi], w[lo*rb:hi*rb], rb, &a) })
+			}
+		}
 		runTheirs()
 		runOurs()
 		var big float64
