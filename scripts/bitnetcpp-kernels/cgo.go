@@ -24,7 +24,13 @@ package bitnetcppkernels
 //         }
 // }
 //
-// // The Q6_K lm_head: ggml's mul_mat calls vec_dot once per row of this type.
+// // The F16 and Q6_K lm_heads: ggml's mul_mat calls vec_dot once per row
+// // of these types.
+// static void bitnetcpp_f16(float *dst, const uint16_t *w, const uint16_t *y, int rows, int k) {
+//     for (int r = 0; r < rows; r++)
+//         ggml_vec_dot_f16(k, &dst[r], 0, w + (size_t)r * k, 0, y, 0, 1);
+// }
+//
 // static void bitnetcpp_q6k(float *dst, const uint8_t *w, const void *y, int rows, int k) {
 //     size_t rb = (size_t)k / QK_K * sizeof(block_q6_K);
 //     for (int r = 0; r < rows; r++)
@@ -77,4 +83,11 @@ func ggmlQ8K(a *kernels.Q8K) []byte {
 // are ggml's block_q6_K) against activations made by ggmlQ8K.
 func q6k(dst []float32, w, y []byte, rows, k int) {
 	C.bitnetcpp_q6k((*C.float)(unsafe.Pointer(&dst[0])), (*C.uint8_t)(unsafe.Pointer(&w[0])), unsafe.Pointer(&y[0]), C.int(rows), C.int(k))
+}
+
+// f16 runs ggml's F16 kernel over rows rows of k halves against y, the
+// activations already converted to halves, as ggml converts them to the
+// F16 type's vec_dot_type once per matrix product.
+func f16(dst []float32, w, y []uint16, rows, k int) {
+	C.bitnetcpp_f16((*C.float)(unsafe.Pointer(&dst[0])), (*C.uint16_t)(unsafe.Pointer(&w[0])), (*C.uint16_t)(unsafe.Pointer(&y[0])), C.int(rows), C.int(k))
 }

@@ -161,3 +161,60 @@ func TestQ6K(t *testing.T) {
 		pairedRates(s.name, float64(s.rows*k), runTheirs, runOurs)
 	}
 }
+
+// TestF16 compares ggml's F16 kernel, which bitnet.cpp runs for an F16
+// lm_head on activations it has converted to F16, with GemvF16 on float32
+// activations. The check gives GemvF16 the same activations rounded to
+// F16, so that both form the same exact products and differ only in the
+// order of their sums; the timing gives each engine its own activations.
+func TestF16(t *testing.T) {
+	const k = 2560
+	for _, s := range []struct {
+		name          string
+		rows, threads int
+	}{
+		{"F16 head, 256x2560 (1.3 MB, in cache)", 256, 1},
+		{"F16 head, 32768x2560 (168 MB, from memory)", 32768, 1},
+		{"F16 head, 32768x2560, 2 threads", 32768, 2},
+	} {
+		r := rand.New(rand.NewPCG(5, 6))
+		w := make([]uint16, s.rows*k)
+		for i := range w {
+			w[i] = kernels.F32ToF16(float32(r.NormFloat64() * 0.05))
+		}
+		x := make([]float32, k)
+		x16 := make([]uint16, k)
+		xr := make([]float32, k)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+			x16[i] = kernels.F32ToF16(x[i])
+			xr[i] = kernels.F16ToF32(x16[i])
+		}
+		theirs := make([]float32, s.rows)
+		ours := make([]float32, s.rows)
+		f16(theirs, w, x16, s.rows, k)
+		kernels.GemvF16(ours, w, k, xr)
+		for i := range ours {
+			var mag float64
+			for j, h := range w[i*k : (i+1)*k] {
+				mag += math.Abs(float64(kernels.F16ToF32(h)) * float64(xr[j]))
+			}
+			if math.Abs(float64(ours[i]-theirs[i])) > 1e-5*mag {
+				t.Fatalf("%s: row %d: ours %v, ggml %v", s.name, i, ours[i], theirs[i])
+			}
+		}
+		runTheirs := func() { f16(theirs, w, x16, s.rows, k) }
+		runOurs := func() { kernels.GemvF16(ours, w, k, x) }
+		if s.threads > 1 {
+			pool := parallel.New(s.threads)
+			defer pool.Close()
+			runTheirs = func() {
+				pool.For(s.rows, 32, func(lo, hi int) { f16(theirs[lo:], w[lo*k:], x16, hi-lo, k) })
+			}
+			runOurs = func() {
+				pool.For(s.rows, 32, func(lo, hi int) { kernels.GemvF16(ours[lo:hi], w[lo*k:hi*k], k, x) })
+			}
+		}
+		pairedRates(s.name, float64(s.rows*k), runTheirs, runOurs)
+	}
+}
