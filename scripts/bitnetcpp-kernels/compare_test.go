@@ -41,6 +41,28 @@ func pairedRates(name string, macs float64, theirs, ours func()) {
 		name, a[rounds/2], b[rounds/2], ratio[rounds/2], ratio[rounds/4], ratio[3*rounds/4])
 }
 
+// onThreads returns a func that runs f over rows: in one call on one
+// thread, or split over a pool of threads in pieces of grain rows, as the
+// model splits a decode matrix; and a func that closes the pool.
+func onThreads(threads, rows, grain int, f func(lo, hi int)) (run, done func()) {
+	if threads <= 1 {
+		return func() { f(0, rows) }, func() {}
+	}
+	pool := parallel.New(threads)
+	return func() { pool.For(rows, grain, f) }, pool.Close
+}
+
+// headCases are the lm_head shapes: rows of 2560 in cache, from memory,
+// and from memory on two threads.
+var headCases = []struct {
+	where         string
+	rows, threads int
+}{
+	{"in cache", 256, 1},
+	{"from memory", 32768, 1},
+	{"from memory, 2 threads", 32768, 2},
+}
+
 // TestTernary compares bitnet.cpp's I2_S kernels with GemmI2S: the same
 // sums, bit for bit, then their speed on the 2B-4T shapes.
 func TestTernary(t *testing.T) {
@@ -74,23 +96,16 @@ func TestTernary(t *testing.T) {
 		for i := range scales {
 			scales[i] = 1
 		}
-		runTheirs := func() { gemm(theirs, w, y, s.rows, s.k, s.n) }
-		runOurs := func() { kernels.GemmI2S(ours, s.rows, w, s.k/4, s.rows, y, s.k, s.n, sums, scales, 1) }
-		if s.threads > 1 {
-			// Both kernels over the same pool, split as the model splits
-			// a decode matrix (grain 16 rows).
-			pool := parallel.New(s.threads)
-			defer pool.Close()
-			stride := s.k / 4
-			runTheirs = func() {
-				pool.For(s.rows, 16, func(lo, hi int) { gemm(theirs[lo:], w[lo*stride:], y, hi-lo, s.k, 1) })
-			}
-			runOurs = func() {
-				pool.For(s.rows, 16, func(lo, hi int) {
-					kernels.GemmI2S(ours[lo:], s.rows, w[lo*stride:hi*stride], stride, hi-lo, y, s.k, 1, sums, scales, 1)
-				})
-			}
-		}
+		// Row ranges of the whole matrix; several threads split decode only.
+		stride := s.k / 4
+		runTheirs, done := onThreads(s.threads, s.rows, 16, func(lo, hi int) {
+			gemm(theirs[lo:], w[lo*stride:], y, hi-lo, s.k, s.n)
+		})
+		defer done()
+		runOurs, done := onThreads(s.threads, s.rows, 16, func(lo, hi int) {
+			kernels.GemmI2S(ours[lo:], s.rows, w[lo*stride:hi*stride], stride, hi-lo, y, s.k, s.n, sums, scales, 1)
+		})
+		defer done()
 		runTheirs()
 		runOurs()
 		for i := range ours {
@@ -108,14 +123,7 @@ func TestTernary(t *testing.T) {
 // orders), then their speed.
 func TestQ6K(t *testing.T) {
 	const k = 2560
-	for _, s := range []struct {
-		name          string
-		rows, threads int
-	}{
-		{"Q6_K head, 256x2560 (0.5 MB, in cache)", 256, 1},
-		{"Q6_K head, 32768x2560 (69 MB, from memory)", 32768, 1},
-		{"Q6_K head, 32768x2560, 2 threads", 32768, 2},
-	} {
+	for _, s := range headCases {
 		r := rand.New(rand.NewPCG(3, 4))
 		w := make([]byte, s.rows*k/256*210)
 		for i := 0; i < len(w); i += 210 {
@@ -135,18 +143,10 @@ func TestQ6K(t *testing.T) {
 		ours := make([]float32, s.rows)
 		rb := k / 256 * 210
 		y := ggmlQ8K(&a)
-		runTheirs := func() { q6k(theirs, w, y, s.rows, k) }
-		runOurs := func() { kernels.GemvQ6KQ8K(ours, w, rb, &a) }
-		if s.threads > 1 {
-			pool := parallel.New(s.threads)
-			defer pool.Close()
-			runTheirs = func() {
-				pool.For(s.rows, 16, func(lo, hi int) { q6k(theirs[lo:], w[lo*rb:], y, hi-lo, k) })
-			}
-			runOurs = func() {
-				pool.For(s.rows, 16, func(lo, hi int) { kernels.GemvQ6KQ8K(ours[lo:hi], w[lo*rb:hi*rb], rb, &a) })
-			}
-		}
+		runTheirs, done := onThreads(s.threads, s.rows, 16, func(lo, hi int) { q6k(theirs[lo:], w[lo*rb:], y, hi-lo, k) })
+		defer done()
+		runOurs, done := onThreads(s.threads, s.rows, 16, func(lo, hi int) { kernels.GemvQ6KQ8K(ours[lo:hi], w[lo*rb:hi*rb], rb, &a) })
+		defer done()
 		runTheirs()
 		runOurs()
 		var big float64
@@ -155,10 +155,10 @@ func TestQ6K(t *testing.T) {
 		}
 		for i := range ours {
 			if math.Abs(float64(ours[i]-theirs[i])) > 1e-5*big {
-				t.Fatalf("%s: row %d: ours %v, ggml %v", s.name, i, ours[i], theirs[i])
+				t.Fatalf("%dx%d: row %d: ours %v, ggml %v", s.rows, k, i, ours[i], theirs[i])
 			}
 		}
-		pairedRates(s.name, float64(s.rows*k), runTheirs, runOurs)
+		pairedRates(fmt.Sprintf("Q6_K head, %dx%d, %s", s.rows, k, s.where), float64(s.rows*k), runTheirs, runOurs)
 	}
 }
 
@@ -169,14 +169,7 @@ func TestQ6K(t *testing.T) {
 // order of their sums; the timing gives each engine its own activations.
 func TestF16(t *testing.T) {
 	const k = 2560
-	for _, s := range []struct {
-		name          string
-		rows, threads int
-	}{
-		{"F16 head, 256x2560 (1.3 MB, in cache)", 256, 1},
-		{"F16 head, 32768x2560 (168 MB, from memory)", 32768, 1},
-		{"F16 head, 32768x2560, 2 threads", 32768, 2},
-	} {
+	for _, s := range headCases {
 		r := rand.New(rand.NewPCG(5, 6))
 		w := make([]uint16, s.rows*k)
 		for i := range w {
@@ -200,21 +193,13 @@ func TestF16(t *testing.T) {
 				mag += math.Abs(float64(kernels.F16ToF32(h)) * float64(xr[j]))
 			}
 			if math.Abs(float64(ours[i]-theirs[i])) > 1e-5*mag {
-				t.Fatalf("%s: row %d: ours %v, ggml %v", s.name, i, ours[i], theirs[i])
+				t.Fatalf("%dx%d: row %d: ours %v, ggml %v", s.rows, k, i, ours[i], theirs[i])
 			}
 		}
-		runTheirs := func() { f16(theirs, w, x16, s.rows, k) }
-		runOurs := func() { kernels.GemvF16(ours, w, k, x) }
-		if s.threads > 1 {
-			pool := parallel.New(s.threads)
-			defer pool.Close()
-			runTheirs = func() {
-				pool.For(s.rows, 32, func(lo, hi int) { f16(theirs[lo:], w[lo*k:], x16, hi-lo, k) })
-			}
-			runOurs = func() {
-				pool.For(s.rows, 32, func(lo, hi int) { kernels.GemvF16(ours[lo:hi], w[lo*k:hi*k], k, x) })
-			}
-		}
-		pairedRates(s.name, float64(s.rows*k), runTheirs, runOurs)
+		runTheirs, done := onThreads(s.threads, s.rows, 32, func(lo, hi int) { f16(theirs[lo:], w[lo*k:], x16, hi-lo, k) })
+		defer done()
+		runOurs, done := onThreads(s.threads, s.rows, 32, func(lo, hi int) { kernels.GemvF16(ours[lo:hi], w[lo*k:hi*k], k, x) })
+		defer done()
+		pairedRates(fmt.Sprintf("F16 head, %dx%d, %s", s.rows, k, s.where), float64(s.rows*k), runTheirs, runOurs)
 	}
 }
