@@ -60,6 +60,25 @@
 	SMLAL2(19, 6, x); \
 	SADDLP_S_H(g, 19)
 
+// The eight group-dot vectors of a half, V8-V15, added pairwise into one
+// vector of four sums for V8-V11 (a) and one for V12-V15 (b); V24 and V25
+// are scratch.
+#define Q6_SUMS(a, b)     \
+	ADDP_S(24, 8, 9);   \
+	ADDP_S(25, 10, 11); \
+	ADDP_S(a, 24, 25);  \
+	ADDP_S(24, 12, 13); \
+	ADDP_S(25, 14, 15); \
+	ADDP_S(b, 24, 25)
+
+// A half's eight scales at sco(R1), widened to int32: the first four in
+// V24, the rest in V25.
+#define Q6_SCALES(sco)      \
+	FMOVD sco(R1), F28; \
+	SXTL_H_B(28, 28);   \
+	SXTL_S_H(24, 28);   \
+	SXTL2_S_H(25, 28)
+
 // One half: ql at qlo(R1), qh at qho(R1), scales at sco(R1), activations
 // at R6 (advanced by 128); MULOP is MUL_S for the first half, which
 // starts the block sum V18, and MLA_S for the second.
@@ -88,16 +107,8 @@
 	GDOT(14, V14.B16, 16);                               \
 	Q6_HI2(V3.B16, V5.B16);                              \
 	GDOT(15, V15.B16, 17);                               \
-	ADDP_S(24, 8, 9);                                    \
-	ADDP_S(25, 10, 11);                                  \
-	ADDP_S(26, 24, 25);                                  \
-	ADDP_S(24, 12, 13);                                  \
-	ADDP_S(25, 14, 15);                                  \
-	ADDP_S(27, 24, 25);                                  \
-	FMOVD  sco(R1), F28;                                 \
-	SXTL_H_B(28, 28);                                    \
-	SXTL_S_H(24, 28);                                    \
-	SXTL2_S_H(25, 28);                                   \
+	Q6_SUMS(26, 27);                                     \
+	Q6_SCALES(sco);                                      \
 	MULOP(18, 26, 24);                                   \
 	MLA_S(18, 27, 25)
 
@@ -278,23 +289,10 @@ done:                                   \
 	ADD    $qho, R1, R9;                                 \
 	VLD1   (R9), [V4.B16, V5.B16];                       \
 	Q6X2_QUARTERS(GDOT, Q6_LO, Q6_LO, $4, $2);           \
-	ADDP_S(24, 8, 9);                                    \
-	ADDP_S(25, 10, 11);                                  \
-	ADDP_S(26, 24, 25);                                  \
-	ADDP_S(24, 12, 13);                                  \
-	ADDP_S(25, 14, 15);                                  \
-	ADDP_S(23, 24, 25);                                  \
+	Q6_SUMS(26, 23);                                     \
 	Q6X2_QUARTERS(GDOT, Q6_HI_, Q6_HI2_, $0, $0);        \
-	ADDP_S(24, 8, 9);                                    \
-	ADDP_S(25, 10, 11);                                  \
-	ADDP_S(8, 24, 25);                                   \
-	ADDP_S(24, 12, 13);                                  \
-	ADDP_S(25, 14, 15);                                  \
-	ADDP_S(12, 24, 25);                                  \
-	FMOVD  sco(R1), F28;                                 \
-	SXTL_H_B(28, 28);                                    \
-	SXTL_S_H(24, 28);                                    \
-	SXTL2_S_H(25, 28);                                   \
+	Q6_SUMS(8, 12);                                      \
+	Q6_SCALES(sco);                                      \
 	MULOP(18, 26, 24);                                   \
 	MLA_S(18, 8, 25);                                    \
 	MULOP(22, 23, 24);                                   \
