@@ -445,15 +445,23 @@ func TestGemvBF16x2(t *testing.T) {
 			})
 		}
 	}
+	checkGemv2Panics(t, GemvBF16x2, 32)
+}
+
+// checkGemv2Panics checks that a two-vector GEMV panics on too few rows
+// for its outputs, on a d1 shorter than d0 and on an x1 shorter than k,
+// the short slices with spare capacity, which a reslice would not notice.
+func checkGemv2Panics(t *testing.T, gemv func(d0, d1 []float32, rows []uint16, k int, x0, x1 []float32), k int) {
+	t.Helper()
 	checkPanics(t, "too short: ", map[string]func(){
 		"rows": func() {
-			GemvBF16x2(make([]float32, 3), make([]float32, 3), make([]uint16, 2*32), 32, make([]float32, 32), make([]float32, 32))
+			gemv(make([]float32, 3), make([]float32, 3), make([]uint16, 2*k), k, make([]float32, k), make([]float32, k))
 		},
 		"d1": func() {
-			GemvBF16x2(make([]float32, 2), make([]float32, 1, 2), make([]uint16, 2*32), 32, make([]float32, 32), make([]float32, 32))
+			gemv(make([]float32, 2), make([]float32, 1, 2), make([]uint16, 2*k), k, make([]float32, k), make([]float32, k))
 		},
 		"x1": func() {
-			GemvBF16x2(make([]float32, 2), make([]float32, 2), make([]uint16, 2*32), 32, make([]float32, 32), make([]float32, 31, 32))
+			gemv(make([]float32, 2), make([]float32, 2), make([]uint16, 2*k), k, make([]float32, k), make([]float32, k-1, k))
 		},
 	})
 }
@@ -531,17 +539,7 @@ func TestGemvF16x2(t *testing.T) {
 			})
 		}
 	}
-	checkPanics(t, "too short: ", map[string]func(){
-		"rows": func() {
-			GemvF16x2(make([]float32, 3), make([]float32, 3), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 16))
-		},
-		"d1": func() {
-			GemvF16x2(make([]float32, 2), make([]float32, 1, 2), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 16))
-		},
-		"x1": func() {
-			GemvF16x2(make([]float32, 2), make([]float32, 2), make([]uint16, 2*16), 16, make([]float32, 16), make([]float32, 15))
-		},
-	})
+	checkGemv2Panics(t, GemvF16x2, 16)
 }
 
 func testGemvF16(t *testing.T, rows, k int, m []uint16, x []float32) {
