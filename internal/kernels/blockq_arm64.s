@@ -132,20 +132,33 @@
 	MOVD R5, R8; \
 	VEOR V20.B16, V20.B16, V20.B16
 
+// A block's int32 sum, the four lanes of v, as float32 in f (r scratch).
+#define Q6_ISUM(v, r, f)     \
+	VADDV   v.S4, v;     \
+	VMOV    v.S[0], r;   \
+	SCVTFWS r, f
+
+// The block's scale d, from float16 into F1.
+#define Q6_D \
+	MOVHU 208(R1), R10; \
+	VMOV  R10, V1.H[0]; \
+	FCVTL_S(1, 1)
+
+// acc += (d·xd)·f, the generic operations in the generic order, with xd
+// at xda and t scratch.
+#define Q6_ACC(xda, t, f, acc) \
+	FMOVS xda, t;        \
+	FMULS t, F1, t;      \
+	FMULS f, t, t;       \
+	FADDS t, acc, acc
+
 // The generic float epilogue of one block (sum in V18), then the next
 // block's pointers.
 #define Q6_BLOCK_END \
-	VADDV   V18.S4, V18;      \
-	VMOV    V18.S[0], R10;    \
-	SCVTFWS R10, F3;          \
-	MOVHU   208(R1), R10;     \
-	VMOV    R10, V1.H[0];     \
-	FCVTL_S(1, 1);            \
-	FMOVS   (R7), F2;         \
-	FMULS   F2, F1, F1;       \
-	FMULS   F3, F1, F1;       \
-	FADDS   F1, F20, F20;     \
-	ADD     $210, R1;         \
+	Q6_ISUM(V18, R10, F3);      \
+	Q6_D;                       \
+	Q6_ACC((R7), F2, F3, F20);  \
+	ADD     $210, R1;           \
 	ADD     $4, R7
 
 // The whole kernel for one way of forming the group dot products. Labels
@@ -301,25 +314,13 @@ done:                                   \
 // Q6_BLOCK_END for both vectors: float sums F20 (xd at R7) and F21 (xd at
 // R12), each with the generic operations in the generic order.
 #define Q6X2_BLOCK_END \
-	VADDV   V18.S4, V18;      \
-	VMOV    V18.S[0], R10;    \
-	SCVTFWS R10, F3;          \
-	VADDV   V22.S4, V22;      \
-	VMOV    V22.S[0], R11;    \
-	SCVTFWS R11, F7;          \
-	MOVHU   208(R1), R10;     \
-	VMOV    R10, V1.H[0];     \
-	FCVTL_S(1, 1);            \
-	FMOVS   (R7), F2;         \
-	FMULS   F2, F1, F2;       \
-	FMULS   F3, F2, F2;       \
-	FADDS   F2, F20, F20;     \
-	FMOVS   (R12), F4;        \
-	FMULS   F4, F1, F4;       \
-	FMULS   F7, F4, F4;       \
-	FADDS   F4, F21, F21;     \
-	ADD     $210, R1;         \
-	ADD     $4, R7;           \
+	Q6_ISUM(V18, R10, F3);      \
+	Q6_ISUM(V22, R11, F7);      \
+	Q6_D;                       \
+	Q6_ACC((R7), F2, F3, F20);  \
+	Q6_ACC((R12), F4, F7, F21); \
+	ADD     $210, R1;           \
+	ADD     $4, R7;             \
 	ADD     $4, R12
 
 // gemvQ6KQ8KSDOT/NoDot for two activation vectors (xq0, xd0 into d0 and
