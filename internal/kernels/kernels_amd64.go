@@ -172,10 +172,17 @@ func gemm3As4AVX2(dst []float32, ldd int, w []byte, stride, rows int, x []int8, 
 			copy(dst[a*ldd+r0:a*ldd+r0+rb], tmp[a*rb:(a+1)*rb])
 		}
 	}
-	if rows2 < rows {
-		for a := range 3 {
-			acc := dotI2SAVX2(&w[rows2*stride], &x[a*ldx], nb)
-			dst[a*ldd+rows2] = (float32(acc) - float32(sums[a])) / scales[a] * wscale
+	gemmRowsByDotAVX2(dst, ldd, w, stride, rows2, rows, x, ldx, 3, nb, sums, scales, wscale)
+}
+
+// gemmRowsByDotAVX2 computes weight rows r0..rows-1 for activation rows
+// 0..n-1 one dot product at a time, with the tiles' epilogue: the rows a
+// tile leaves over.
+func gemmRowsByDotAVX2(dst []float32, ldd int, w []byte, stride, r0, rows int, x []int8, ldx, n, nb int, sums []int32, scales []float32, wscale float32) {
+	for r := r0; r < rows; r++ {
+		for i := range n {
+			acc := dotI2SAVX2(&w[r*stride], &x[i*ldx], nb)
+			dst[i*ldd+r] = (float32(acc) - float32(sums[i])) / scales[i] * wscale
 		}
 	}
 }
@@ -230,12 +237,7 @@ func gemmI2SAVX2Go(dst []float32, ldd int, w []byte, stride, rows int, x []int8,
 				gemmI2S2x4AVX2(&dst[i*ldd+r0], ldd, &w[r0*stride], stride, rb/2, &x[i*ldx], ldx, nb, &sums[i], &scales[i], wscale)
 			}
 		}
-		for r := rows2; r < rows; r++ {
-			for i := 0; i < n4; i++ {
-				acc := dotI2SAVX2(&w[r*stride], &x[i*ldx], nb)
-				dst[i*ldd+r] = (float32(acc) - float32(sums[i])) / scales[i] * wscale
-			}
-		}
+		gemmRowsByDotAVX2(dst, ldd, w, stride, rows2, rows, x, ldx, n4, nb, sums, scales, wscale)
 		if n4 == n {
 			return
 		}
@@ -264,12 +266,7 @@ func gemmI2SAVX2Go(dst []float32, ldd int, w []byte, stride, rows int, x []int8,
 			gemvI2S4AVX2(&dst[i*ldd+r0], &w[r0*stride], stride, quads, &x[i*ldx], nb, float32(sums[i]), scales[i], wscale, gemvAVX2Prefetch)
 		}
 	}
-	for r := rows4; r < rows; r++ {
-		for i := 0; i < n; i++ {
-			acc := dotI2SAVX2(&w[r*stride], &x[i*ldx], nb)
-			dst[i*ldd+r] = (float32(acc) - float32(sums[i])) / scales[i] * wscale
-		}
-	}
+	gemmRowsByDotAVX2(dst, ldd, w, stride, rows4, rows, x, ldx, n, nb, sums, scales, wscale)
 }
 
 func quantizeRowAVX2Go(q []int8, x []float32) (float32, int32) {
